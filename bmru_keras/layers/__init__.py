@@ -1,0 +1,6 @@
+"""Recurrent layers with bistable (hysteretic) units."""
+
+from bmru_keras.layers.bmru import BMRU, CMRU, BMRUCell, CMRUCell
+from bmru_keras.layers.fq_bmru import FQBMRU, FQBMRUCell
+
+__all__ = ["BMRU", "CMRU", "FQBMRU", "BMRUCell", "CMRUCell", "FQBMRUCell"]

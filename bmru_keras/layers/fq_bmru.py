@@ -1,0 +1,159 @@
+"""First-Quadrant Bistable Memory Recurrent Unit (FQ-BMRU).
+
+Per unit, with ``H`` the Heaviside step::
+
+    h_hat_t = ReLU(x_t @ kernel + bias)              candidate, >= 0
+    z_lo_t  = H(beta_low - h_hat_t)                   below the band
+    z_hi_t  = H(h_hat_t - beta_high)                  above the band
+    hold_t  = (1 - z_lo_t) * (1 - z_hi_t)
+    a_t     = hold_t + epsilon * (1 - hold_t)
+    h_t     = a_t * h_{t-1} + alpha * (z_hi_t - epsilon / 2 * (1 - hold_t))
+
+At ``epsilon = 0`` the state is in ``{0, alpha}``: it rises to ``alpha`` above
+``beta_high``, falls to 0 below ``beta_low`` and holds in between. The
+relaxation is the BMRU/CMRU family ``s_t = z (sign + epsilon s_{t-1}) +
+(1 - z) s_{t-1}`` written in first-quadrant coordinates ``(s + 1) / 2``: at
+``epsilon = 1`` the state climbs ``alpha / 2`` above the band and descends
+``alpha / 2`` below it (a cumulative ladder through which gradients flow in
+time, used early in training), at ``epsilon = 0`` it is the exact FQ-BMRU.
+"""
+
+import keras
+from keras import initializers, ops
+
+from bmru_keras.layers.bistable import BistableCell, BistableRNN
+
+
+@keras.saving.register_keras_serializable(package="bmru_keras")
+class FQBMRUCell(BistableCell):
+    """Cell of the FQ-BMRU, for :class:`keras.layers.RNN` or :class:`FQBMRU`.
+
+    Thresholds are kept unconstrained: ``beta_low = |p_low|``,
+    ``beta_high = beta_low + |p_width|``, ``alpha = |p_alpha|``.
+
+    Args:
+        units: positive integer, number of units.
+        beta_low_initializer: initializer of ``p_low`` (default
+            ``RandomUniform(0.05, 0.5)``).
+        beta_width_initializer: initializer of ``p_width``, the hysteresis
+            width ``beta_high - beta_low`` (default ``RandomUniform(0.1, 0.5)``).
+        **kwargs: see :class:`bmru_keras.layers.bistable.BistableCell`
+            (``gradient``, ``sharpness``, ``epsilon``, initializers,
+            regularizers and constraints of the input projection).
+    """
+
+    def __init__(
+        self,
+        units: int,
+        beta_low_initializer=None,
+        beta_width_initializer=None,
+        **kwargs,
+    ):
+        super().__init__(units, **kwargs)
+        self.beta_low_initializer = self.threshold_initializer(
+            beta_low_initializer, 0.05, 0.5
+        )
+        self.beta_width_initializer = self.threshold_initializer(
+            beta_width_initializer, 0.1, 0.5
+        )
+
+    def build_unit_weights(self) -> None:
+        self.raw_beta_low = self.add_weight(
+            shape=(self.units,),
+            name="raw_beta_low",
+            initializer=self.beta_low_initializer,
+        )
+        self.raw_beta_width = self.add_weight(
+            shape=(self.units,),
+            name="raw_beta_width",
+            initializer=self.beta_width_initializer,
+        )
+
+    @property
+    def beta_low(self):
+        """Lower threshold per unit (``>= 0``): the state falls below it."""
+        return ops.abs(self.raw_beta_low)
+
+    @property
+    def beta_high(self):
+        """Upper threshold per unit (``>= beta_low``): the state rises above it."""
+        return self.beta_low + ops.abs(self.raw_beta_width)
+
+    def candidate(self, inputs):
+        """``h_hat = ReLU(inputs @ kernel + bias)``."""
+        return ops.relu(self.project(inputs))
+
+    def gates(self, inputs):
+        h_hat = self.candidate(inputs)
+        z_lo = self.step(self.beta_low - h_hat)
+        z_hi = self.step(h_hat - self.beta_high)
+        hold = (1.0 - z_lo) * (1.0 - z_hi)
+        a = self.relax(hold)
+        # b = alpha * (z_hi - epsilon / 2 * (1 - hold)); at epsilon = 0, alpha * z_hi.
+        return a, self.alpha * (z_hi - 0.5 * (a - hold))
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "beta_low_initializer": initializers.serialize(self.beta_low_initializer),
+            "beta_width_initializer": initializers.serialize(
+                self.beta_width_initializer
+            ),
+        }
+
+
+@keras.saving.register_keras_serializable(package="bmru_keras")
+class FQBMRU(BistableRNN):
+    """First-Quadrant Bistable Memory Recurrent Unit layer.
+
+    Inputs ``(batch, time, features)``; outputs ``(batch, time, units)`` with
+    ``return_sequences=True``, else ``(batch, units)``; values in
+    ``{0, alpha}`` at ``epsilon = 0``.
+
+    Args:
+        units: positive integer, number of units.
+        gradient: ``"ste"`` or ``"surrogate"`` (see
+            :func:`bmru_keras.layers.quantizers.heaviside`).
+        sharpness: slope factor of the ``"surrogate"`` gradient.
+        epsilon: initial relaxation (0: exact FQ-BMRU; anneal it with
+            :class:`bmru_keras.EpsilonAnnealing`).
+        implementation: ``"scan"`` (parallel scan) or ``"loop"`` (stepwise).
+        **kwargs: cell arguments (``use_bias``, ``*_initializer``,
+            ``*_regularizer``, ``*_constraint``) and :class:`keras.layers.RNN`
+            arguments (``return_sequences``, ``return_state``,
+            ``go_backwards``, ``stateful``, ``unroll``).
+
+    Example:
+
+    >>> layer = FQBMRU(4, return_sequences=True)
+    >>> layer(np.zeros((2, 10, 3), "float32")).shape
+    (2, 10, 4)
+    """
+
+    cell_class = FQBMRUCell
+
+    def __init__(
+        self,
+        units: int,
+        gradient: str = "ste",
+        sharpness: float = 1.0,
+        epsilon: float = 0.0,
+        implementation: str = "scan",
+        **kwargs,
+    ):
+        super().__init__(
+            units,
+            implementation=implementation,
+            gradient=gradient,
+            sharpness=sharpness,
+            epsilon=epsilon,
+            **kwargs,
+        )
+
+    @property
+    def beta_low(self):
+        return self.cell.beta_low
+
+    @property
+    def beta_high(self):
+        return self.cell.beta_high

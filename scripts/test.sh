@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The test suite: sets up what it needs, then lint, format check and pytest.
+# Extra arguments go to pytest (e.g. `bash scripts/test.sh -k scan`).
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+ruff check .
+ruff format --check .
+python -m pytest "$@"

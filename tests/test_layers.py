@@ -1,0 +1,260 @@
+"""FQ-BMRU, BMRU and CMRU against NumPy references; scan against loop;
+streaming, gradients, serialization and argument validation."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from bmru_keras import BMRU, CMRU, FQBMRU, FQBMRUCell
+from tests import reference
+
+LAYERS = [FQBMRU, BMRU, CMRU]
+
+
+def set_fq_params(layer, kernel, bias, beta_low, beta_high, alpha):
+    cell = layer.cell
+    cell.kernel.assign(kernel)
+    cell.bias.assign(bias)
+    cell.raw_beta_low.assign(beta_low)
+    cell.raw_beta_width.assign(np.asarray(beta_high) - np.asarray(beta_low))
+    cell.raw_alpha.assign(alpha)
+
+
+def random_inputs(batch=3, steps=40, features=4, seed=0):
+    return (
+        np.random.default_rng(seed)
+        .uniform(0, 1, (batch, steps, features))
+        .astype("float32")
+    )
+
+
+@pytest.mark.parametrize("implementation", ["scan", "loop"])
+def test_hysteresis_truth_table(implementation):
+    # One unit reading its input directly: rises above 0.7, falls below 0.3.
+    layer = FQBMRU(1, implementation=implementation, return_sequences=True)
+    drive = np.array([0.5, 0.8, 0.5, 0.31, 0.29, 0.5, 0.71, 0.0, 0.69, 1.0, 0.3])
+    layer.build((1, len(drive), 1))
+    set_fq_params(layer, [[1.0]], [0.0], [0.3], [0.7], [2.0])
+    out = np.asarray(layer(drive.reshape(1, -1, 1).astype("float32")))[0, :, 0]
+    expected = [0, 2, 2, 2, 0, 0, 2, 0, 0, 2, 2]
+    np.testing.assert_array_equal(out, expected)
+    np.testing.assert_array_equal(
+        out,
+        reference.fq_bmru(drive.reshape(1, -1, 1), [[1.0]], 0, 0.3, 0.7, 2.0)[0, :, 0],
+    )
+
+
+@pytest.mark.parametrize("implementation", ["scan", "loop"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_fq_bmru_matches_reference_with_random_parameters(implementation, seed):
+    rng = np.random.default_rng(seed)
+    units, features = 6, 4
+    x = random_inputs(4, 60, features, seed)
+    kernel = rng.uniform(-0.5, 1.0, (features, units))
+    bias = rng.uniform(0.0, 0.5, units)
+    # Thresholds at random quantiles of each unit's candidate, so that every
+    # unit rises, falls and holds.
+    candidate = np.maximum(x @ kernel + bias, 0).reshape(-1, units)
+    beta_low = np.array([np.quantile(c, rng.uniform(0.2, 0.45)) for c in candidate.T])
+    beta_high = np.array([np.quantile(c, rng.uniform(0.55, 0.8)) for c in candidate.T])
+    alpha = rng.uniform(0.2, 3, units)
+    layer = FQBMRU(units, implementation=implementation, return_sequences=True)
+    layer.build(x.shape)
+    set_fq_params(layer, kernel, bias, beta_low, beta_high, alpha)
+    out = np.asarray(layer(x))
+    expected = reference.fq_bmru(x, kernel, bias, beta_low, beta_high, alpha)
+    np.testing.assert_allclose(out, expected, rtol=1e-6)
+    assert np.all((out == 0) | np.isclose(out, alpha))
+    assert np.all(out.max(axis=(0, 1)) > 0) and np.all(out.min(axis=(0, 1)) == 0)
+
+
+@pytest.mark.parametrize("layer_cls", [BMRU, CMRU])
+@pytest.mark.parametrize("implementation", ["scan", "loop"])
+def test_bipolar_units_match_reference(layer_cls, implementation):
+    rng = np.random.default_rng(3)
+    units, features = 5, 4
+    x = random_inputs(3, 50, features) - 0.5
+    kernel = rng.normal(0, 1, (features, units))
+    bias = rng.normal(0, 0.2, units)
+    beta = rng.uniform(0.1, 0.6, units)
+    alpha = rng.uniform(0.5, 2, units)
+    layer = layer_cls(units, implementation=implementation, return_sequences=True)
+    layer.build(x.shape)
+    layer.cell.kernel.assign(kernel)
+    layer.cell.bias.assign(bias)
+    layer.cell.raw_beta.assign(beta)
+    layer.cell.raw_alpha.assign(alpha)
+    out = np.asarray(layer(x))
+    expected = reference.bmru(
+        x, kernel, bias, beta, alpha, cumulative=layer_cls is CMRU
+    )
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_effective_parameters_are_constrained():
+    layer = FQBMRU(5)
+    layer.build((2, 3, 4))
+    layer.cell.raw_beta_low.assign([-1.0, 0.5, -0.2, 0.0, 2.0])
+    layer.cell.raw_beta_width.assign([-0.5, -0.1, 0.3, 0.0, -3.0])
+    layer.cell.raw_alpha.assign([-2.0, 1.0, 0.0, -0.1, 3.0])
+    low, high, alpha = (
+        np.asarray(v) for v in (layer.beta_low, layer.beta_high, layer.alpha)
+    )
+    assert low.shape == high.shape == alpha.shape == (5,)
+    assert np.all(low >= 0) and np.all(high >= low) and np.all(alpha >= 0)
+    np.testing.assert_allclose(high - low, [0.5, 0.1, 0.3, 0.0, 3.0], rtol=1e-6)
+
+
+def build_pair(layer_cls, seed=0, **kwargs):
+    """The same layer twice, with the same weights, as scan and as loop."""
+    keras.utils.set_random_seed(seed)
+    scan = layer_cls(6, implementation="scan", **kwargs)
+    loop = layer_cls(6, implementation="loop", **kwargs)
+    return scan, loop
+
+
+@pytest.mark.parametrize("layer_cls", LAYERS)
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"go_backwards": True}, {"zero_output_for_mask": True}, {"epsilon": 0.5}],
+    ids=["plain", "backwards", "zero-mask", "relaxed"],
+)
+def test_scan_equals_loop(layer_cls, options):
+    if layer_cls is CMRU and "epsilon" in options:
+        pytest.skip("the CMRU has no epsilon")
+    x = random_inputs(3, 37, 4) - (0.0 if layer_cls is FQBMRU else 0.5)
+    scan, loop = build_pair(
+        layer_cls, return_sequences=True, return_state=True, **options
+    )
+    scan.build(x.shape)
+    loop.build(x.shape)
+    loop.set_weights(scan.get_weights())
+    mask = np.ones(x.shape[:2], bool)
+    mask[0, 20:] = False
+    mask[1, 5:9] = False
+    initial = np.random.default_rng(1).choice([0.0, 1.0], (3, 6)).astype("float32")
+    for kwargs in ({}, {"mask": mask, "initial_state": initial}):
+        out_s, state_s = scan(x, **kwargs)
+        out_l, state_l = loop(x, **kwargs)
+        np.testing.assert_allclose(out_s, out_l, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(state_s, state_l, rtol=1e-6, atol=1e-6)
+
+
+def test_scan_handles_time_length_unknown_until_run_time():
+    x = random_inputs(2, 33, 4)
+    layer = FQBMRU(6, return_sequences=True)
+    eager = np.asarray(layer(x))
+    dynamic = tf.function(layer, input_signature=[tf.TensorSpec((None, None, 4))])
+    np.testing.assert_array_equal(dynamic(x).numpy(), eager)
+    assert dynamic.get_concrete_function().structured_outputs.shape.as_list() == [
+        None,
+        None,
+        6,
+    ]
+
+
+@pytest.mark.parametrize("implementation", ["scan", "loop"])
+def test_stateful_chunks_equal_one_shot(implementation):
+    x = random_inputs(2, 60, 4, seed=5)
+    keras.utils.set_random_seed(0)
+    whole = FQBMRU(6, return_sequences=True)
+    expected = np.asarray(whole(x))
+    stream = FQBMRU(
+        6, implementation=implementation, return_sequences=True, stateful=True
+    )
+    inputs = keras.Input(batch_shape=(2, None, 4))
+    model = keras.Model(inputs, stream(inputs))
+    stream.set_weights(whole.get_weights())
+    chunks = [model.predict_on_batch(x[:, i : i + 13]) for i in range(0, 60, 13)]
+    np.testing.assert_array_equal(np.concatenate(chunks, axis=1), expected)
+    stream.reset_state()
+    np.testing.assert_array_equal(model.predict_on_batch(x[:, :13]), expected[:, :13])
+
+
+@pytest.mark.parametrize("layer_cls", LAYERS)
+@pytest.mark.parametrize("gradient", ["ste", "surrogate"])
+@pytest.mark.parametrize("implementation", ["scan", "loop"])
+def test_every_weight_gets_finite_nonzero_gradient(layer_cls, gradient, implementation):
+    x = random_inputs(8, 30, 4, seed=2) - (0.0 if layer_cls is FQBMRU else 0.5)
+    keras.utils.set_random_seed(0)
+    layer = layer_cls(6, gradient=gradient, implementation=implementation)
+    layer.build(x.shape)
+    weights = np.random.default_rng(0).normal(size=(6,)).astype("float32")
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(layer(x, training=True) * weights)
+    grads = tape.gradient(loss, layer.trainable_variables)
+    assert len(grads) == len(layer.trainable_variables) == 4 + (layer_cls is FQBMRU)
+    for var, grad in zip(layer.trainable_variables, grads, strict=True):
+        assert grad is not None, var.path
+        grad = np.asarray(grad)
+        assert np.all(np.isfinite(grad)), var.path
+        assert np.any(grad != 0), var.path
+
+
+def test_epsilon_one_is_a_cumulative_ladder():
+    # Above the band the state climbs alpha / 2, below it descends alpha / 2.
+    layer = FQBMRU(1, epsilon=1.0, return_sequences=True)
+    drive = np.array([0.8, 0.5, 0.9, 0.1, 0.9], "float32").reshape(1, -1, 1)
+    layer.build(drive.shape)
+    set_fq_params(layer, [[1.0]], [0.0], [0.3], [0.7], [1.0])
+    np.testing.assert_array_equal(np.asarray(layer(drive))[0, :, 0], [0.5, 0.5, 1, 0.5, 1])
+    layer.epsilon.assign(0.0)
+    np.testing.assert_array_equal(np.asarray(layer(drive))[0, :, 0], [1, 1, 1, 0, 1])
+
+
+@pytest.mark.parametrize("layer_cls", LAYERS)
+def test_keras_file_round_trip(layer_cls, tmp_path):
+    x = random_inputs(3, 25, 4) - (0.0 if layer_cls is FQBMRU else 0.5)
+    inputs = keras.Input((None, 4))
+    hidden = layer_cls(5, return_sequences=True, gradient="surrogate", sharpness=2.0)(
+        inputs
+    )
+    model = keras.Model(inputs, keras.layers.Dense(2)(hidden))
+    model.layers[1].cell.raw_alpha.assign(np.linspace(0.5, 2.0, 5))
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_array_equal(
+        loaded.predict(x, verbose=0), model.predict(x, verbose=0)
+    )
+    assert loaded.layers[1].get_config() == model.layers[1].get_config()
+
+
+def test_cell_works_in_plain_keras_rnn():
+    x = random_inputs(2, 20, 4)
+    keras.utils.set_random_seed(0)
+    layer = FQBMRU(3, implementation="loop", return_sequences=True)
+    expected = np.asarray(layer(x))
+    rnn = keras.layers.RNN(FQBMRUCell(3), return_sequences=True)
+    rnn.build(x.shape)
+    rnn.set_weights(layer.get_weights())
+    np.testing.assert_array_equal(np.asarray(rnn(x)), expected)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"units": 0}, "units"),
+        ({"units": -2}, "units"),
+        ({"units": "4"}, "units"),
+        ({"units": 4, "gradient": "identity"}, "gradient"),
+        ({"units": 4, "implementation": "cudnn"}, "implementation"),
+        ({"units": 4, "sharpness": 0.0}, "sharpness"),
+        ({"units": 4, "epsilon": 1.5}, "epsilon"),
+        ({"units": 4, "unroll": True}, "unroll"),
+    ],
+)
+def test_bad_arguments_raise_value_error(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        FQBMRU(**kwargs)
+
+
+def test_wrong_input_rank_raises():
+    with pytest.raises(ValueError, match="ndim=3"):
+        FQBMRU(4)(np.zeros((2, 4), "float32"))
+
+
+def test_stateful_without_fixed_batch_size_raises():
+    with pytest.raises(ValueError, match="stateful"):
+        FQBMRU(4, stateful=True)(keras.Input((10, 3)))
