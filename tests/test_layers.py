@@ -192,13 +192,42 @@ def test_every_weight_gets_finite_nonzero_gradient(layer_cls, gradient, implemen
         assert np.any(grad != 0), var.path
 
 
+@pytest.mark.parametrize("layer_cls", LAYERS)
+@pytest.mark.parametrize("epsilon", [0.0, 0.4])
+def test_scan_gradients_equal_loop_gradients(layer_cls, epsilon):
+    # The scan's backward pass is written by hand (the reverse recurrence); the
+    # loop's is TensorFlow's autodiff through every step.
+    x = random_inputs(4, 45, 4, seed=7) - (0.0 if layer_cls is FQBMRU else 0.5)
+    options = {} if layer_cls is CMRU else {"epsilon": epsilon}
+    scan, loop = build_pair(
+        layer_cls, gradient="surrogate", return_sequences=True, **options
+    )
+    scan.build(x.shape)
+    loop.build(x.shape)
+    loop.set_weights(scan.get_weights())
+    initial = tf.constant(np.random.default_rng(2).uniform(0, 1, (4, 6)), tf.float32)
+    weights = np.random.default_rng(0).normal(size=(45, 6)).astype("float32")
+    grads = []
+    for layer in (scan, loop):
+        with tf.GradientTape() as tape:
+            tape.watch(initial)
+            out = layer(x, initial_state=initial)
+            loss = tf.reduce_sum(out * weights)
+        grads.append(tape.gradient(loss, [*layer.trainable_variables, initial]))
+    for g_scan, g_loop in zip(*grads, strict=True):
+        np.testing.assert_allclose(g_scan, g_loop, rtol=1e-4, atol=1e-5)
+        assert np.any(np.asarray(g_scan) != 0)
+
+
 def test_epsilon_one_is_a_cumulative_ladder():
     # Above the band the state climbs alpha / 2, below it descends alpha / 2.
     layer = FQBMRU(1, epsilon=1.0, return_sequences=True)
     drive = np.array([0.8, 0.5, 0.9, 0.1, 0.9], "float32").reshape(1, -1, 1)
     layer.build(drive.shape)
     set_fq_params(layer, [[1.0]], [0.0], [0.3], [0.7], [1.0])
-    np.testing.assert_array_equal(np.asarray(layer(drive))[0, :, 0], [0.5, 0.5, 1, 0.5, 1])
+    np.testing.assert_array_equal(
+        np.asarray(layer(drive))[0, :, 0], [0.5, 0.5, 1, 0.5, 1]
+    )
     layer.epsilon.assign(0.0)
     np.testing.assert_array_equal(np.asarray(layer(drive))[0, :, 0], [1, 1, 1, 0, 1])
 
