@@ -1,0 +1,49 @@
+"""Clip decisions from per-frame logits, and the metrics we report."""
+
+import numpy as np
+
+
+def clip_decisions(logits: np.ndarray, rule: str = "majority") -> np.ndarray:
+    """One class per clip from ``(clips, frames, classes)`` logits.
+
+    ``"majority"``: the class most frames vote for (the paper's rule; a tie
+    goes to the lowest class index). ``"mean"``: the arg-max of the mean
+    logits over frames.
+    """
+    if rule == "mean":
+        return logits.mean(axis=1).argmax(axis=-1)
+    if rule != "majority":
+        raise ValueError(f"unknown decision rule {rule!r}; use 'majority' or 'mean'")
+    votes = logits.argmax(axis=-1)
+    n_classes = logits.shape[-1]
+    counts = np.stack([(votes == k).sum(axis=1) for k in range(n_classes)], axis=1)
+    return counts.argmax(axis=1)
+
+
+def confusion_matrix(labels: np.ndarray, decisions: np.ndarray, n: int) -> np.ndarray:
+    """``matrix[true, decided]`` counts."""
+    matrix = np.zeros((n, n), int)
+    np.add.at(matrix, (labels, decisions), 1)
+    return matrix
+
+
+def clip_metrics(
+    logits: np.ndarray, labels: np.ndarray, class_names: list[str], rule: str
+) -> dict:
+    """``clip_accuracy``, ``balanced_accuracy`` (mean per-class recall of the
+    clip decisions), ``frame_accuracy``, ``n_clips``, the class names and the
+    confusion matrix."""
+    decisions = clip_decisions(logits, rule)
+    matrix = confusion_matrix(labels, decisions, len(class_names))
+    support = matrix.sum(axis=1)
+    recall = np.diag(matrix)[support > 0] / support[support > 0]
+    frames = logits.argmax(axis=-1)
+    return {
+        "clip_accuracy": float(np.mean(decisions == labels)),
+        "balanced_accuracy": float(np.mean(recall)),
+        "frame_accuracy": float(np.mean(frames == labels[:, None])),
+        "n_clips": int(len(labels)),
+        "decision_rule": rule,
+        "class_names": list(class_names),
+        "confusion_matrix": matrix.tolist(),
+    }

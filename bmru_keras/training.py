@@ -1,0 +1,320 @@
+"""Keyword-spotting experiments: train with ``model.fit``, evaluate, and write
+the run folder that ``bmru evaluate`` and the circuit exporter read."""
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import yaml
+
+from bmru_keras.callbacks import EpsilonAnnealing, relaxable_cells
+from bmru_keras.config import ExperimentConfig, config_from_dict, config_to_dict
+from bmru_keras.data.pipeline import (
+    AugmentedTrainingData,
+    SplitData,
+    default_cache_dir,
+    frame_labels,
+    load_split,
+    noise_pool,
+)
+from bmru_keras.data.speech_commands import Clip, build_clips, sample_dir
+from bmru_keras.evaluation import clip_metrics
+from bmru_keras.features import dataset_statistics, frames_per_clip, to_network_input
+from bmru_keras.models import build_kws_model
+
+log = logging.getLogger(__name__)
+
+#: Files of a complete run folder.
+RUN_FILES = (
+    "model.keras",
+    "config.yaml",
+    "metrics.json",
+    "normalization.json",
+    "history.json",
+    "splits.json",
+    "plots/learning_curves.png",
+    "plots/confusion_matrix.png",
+    "plots/state_raster.png",
+)
+
+
+class RunFolderError(ValueError):
+    """A run folder that is missing what a command needs."""
+
+
+class ClipAccuracyCheckpoint(keras.callbacks.Callback):
+    """Log ``val_clip_accuracy`` each epoch and keep the best weights, counting
+    only epochs where every relaxable ``epsilon`` is ~0 (the exact model)."""
+
+    def __init__(self, x, labels, class_names, rule: str, tolerance: float = 1e-3):
+        super().__init__()
+        self.x, self.labels = x, labels
+        self.class_names, self.rule, self.tolerance = class_names, rule, tolerance
+        self.best, self.best_epoch, self.best_weights = -1.0, None, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        logits = self.model.predict(self.x, batch_size=256, verbose=0)
+        accuracy = clip_metrics(logits, self.labels, self.class_names, self.rule)[
+            "clip_accuracy"
+        ]
+        logs["val_clip_accuracy"] = accuracy
+        epsilon = max(
+            (float(c.epsilon) for c in relaxable_cells(self.model)), default=0
+        )
+        if epsilon <= self.tolerance and accuracy > self.best:
+            self.best, self.best_epoch = accuracy, epoch
+            self.best_weights = self.model.get_weights()
+
+    def on_train_end(self, logs=None):
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+
+@dataclass
+class Prepared:
+    """Everything a run needs from the data, in network units."""
+
+    class_names: list[str]
+    splits: dict[str, SplitData]
+    statistics: dict | None
+
+    def inputs(self, config: ExperimentConfig, split: str) -> np.ndarray:
+        return to_network_input(
+            self.splits[split].features, config.features, self.statistics
+        )
+
+
+def resolve_data_dir(config: ExperimentConfig, data_dir: str | None) -> Path:
+    if data_dir is not None:
+        return Path(data_dir)
+    return Path(config.data.dir) if config.data.dir else sample_dir()
+
+
+def prepare_data(
+    config: ExperimentConfig, root: Path, splits=("training", "validation", "testing")
+) -> Prepared:
+    cache = (
+        Path(config.data.cache_dir) if config.data.cache_dir else default_cache_dir()
+    )
+    names, clips = build_clips(root, config.data, config.seed, splits)
+    data = {s: load_split(root, clips[s], config.features, cache) for s in splits}
+    for split, part in data.items():
+        log.info("%s: %d clips, %s", split, len(part.clips), np.bincount(part.labels))
+    return Prepared(names, data, None)
+
+
+def _statistics(config: ExperimentConfig, training: SplitData) -> dict | None:
+    if config.features.normalization != "dataset":
+        return None
+    return dataset_statistics(training.features)
+
+
+def _training_input(config, prepared, root, frames):
+    training = prepared.splits["training"]
+    if config.augment.enabled:
+        return AugmentedTrainingData(
+            training,
+            noise_pool(root, "training", config.features.sample_rate),
+            config.augment,
+            config.features,
+            prepared.statistics,
+            config.train.batch_size,
+            config.seed,
+        )
+    return (
+        prepared.inputs(config, "training"),
+        frame_labels(training.labels, frames),
+    )
+
+
+def _learning_rate(config: ExperimentConfig, steps_per_epoch: int):
+    if config.train.lr_schedule == "constant":
+        return config.train.learning_rate
+    return keras.optimizers.schedules.CosineDecay(
+        config.train.learning_rate,
+        decay_steps=config.train.epochs * steps_per_epoch,
+        alpha=0.05,
+    )
+
+
+def run_experiment(
+    config: ExperimentConfig, out_dir: str | Path, data_dir: str | None = None
+) -> dict:
+    """Train, evaluate on validation and test, write the run folder; return
+    the metrics."""
+    root = resolve_data_dir(config, data_dir)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(config.seed)
+    prepared = prepare_data(config, root)
+    prepared.statistics = _statistics(config, prepared.splits["training"])
+    frames = frames_per_clip(config.features)
+    n_classes = len(prepared.class_names)
+    epsilon = config.train.epsilon
+    model = build_kws_model(
+        config.features.n_mfcc, n_classes, config.model, epsilon.start if epsilon else 0
+    )
+    n_train = len(prepared.splits["training"].clips)
+    steps_per_epoch = -(-n_train // config.train.batch_size)
+    model.compile(
+        optimizer=keras.optimizers.Adam(_learning_rate(config, steps_per_epoch)),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    x_val = prepared.inputs(config, "validation")
+    labels_val = prepared.splits["validation"].labels
+    checkpoint = ClipAccuracyCheckpoint(
+        x_val, labels_val, prepared.class_names, config.model.decision
+    )
+    callbacks = [checkpoint]
+    anneal_epochs = 0
+    if epsilon is not None and relaxable_cells(model):
+        callbacks.insert(
+            0, EpsilonAnnealing(epsilon.hold_steps, epsilon.decay_steps, epsilon.start)
+        )
+        anneal_epochs = -(
+            -(epsilon.hold_steps + epsilon.decay_steps) // steps_per_epoch
+        )
+    if config.train.early_stopping_patience is not None:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_clip_accuracy",
+                mode="max",
+                patience=config.train.early_stopping_patience,
+                start_from_epoch=anneal_epochs,
+            )
+        )
+    if config.train.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(out / "logs")))
+    train_input = _training_input(config, prepared, root, frames)
+    fit_kwargs = {"batch_size": config.train.batch_size, "shuffle": True}
+    if isinstance(train_input, keras.utils.PyDataset):
+        train_input, fit_kwargs = (train_input,), {}
+    start = time.perf_counter()
+    history = model.fit(
+        *train_input,
+        epochs=config.train.epochs,
+        validation_data=(x_val, frame_labels(labels_val, frames)),
+        callbacks=callbacks,
+        verbose=config.train.verbose,
+        **fit_kwargs,
+    )
+    train_seconds = time.perf_counter() - start
+    if checkpoint.best_weights is None:
+        log.warning(
+            "epsilon never reached 0 during training: the model saved is the "
+            "last one, evaluated at its final epsilon. Train longer or shorten "
+            "`train.epsilon`."
+        )
+    metrics = {
+        "name": config.name,
+        "data_dir": str(root),
+        "class_names": prepared.class_names,
+        "train_seconds": round(train_seconds, 1),
+        "epochs_run": len(history.history["loss"]),
+        "best_epoch": None
+        if checkpoint.best_epoch is None
+        else checkpoint.best_epoch + 1,
+        "parameters": int(model.count_params()),
+    }
+    # Report the numbers of the saved model, as `bmru evaluate` will see it.
+    model.save(out / "model.keras")
+    saved = keras.saving.load_model(out / "model.keras")
+    for split in ("validation", "testing"):
+        logits = saved.predict(
+            prepared.inputs(config, split), batch_size=256, verbose=0
+        )
+        metrics[split] = clip_metrics(
+            logits,
+            prepared.splits[split].labels,
+            prepared.class_names,
+            config.model.decision,
+        )
+    write_run(out, config, root, saved, prepared, history.history, metrics)
+    return metrics
+
+
+def _clip_record(clip: Clip) -> dict:
+    return {
+        "path": clip.path,
+        "label": clip.label,
+        "word": clip.word,
+        "speaker": clip.speaker,
+        "offset": clip.offset,
+        "gain": clip.gain,
+    }
+
+
+def write_run(out, config, root, model, prepared, history, metrics) -> None:
+    """Everything of the run folder but ``model.keras`` (saved already)."""
+    from bmru_keras import plots
+
+    resolved = config_to_dict(config)
+    resolved["data"]["dir"] = str(root)
+    (out / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    history = {k: [float(v) for v in values] for k, values in history.items()}
+    (out / "history.json").write_text(json.dumps(history, indent=2))
+    normalization = {
+        "features": resolved["features"],
+        "statistics": prepared.statistics,
+        "frames_per_clip": frames_per_clip(config.features),
+        "input_mapping": "x = clip(0.5 + z / (2 * scale_sigma), 0, 1), z the "
+        "normalised MFCC; x = 1 is the full-scale input current",
+    }
+    (out / "normalization.json").write_text(json.dumps(normalization, indent=2))
+    splits = {s: [_clip_record(c) for c in d.clips] for s, d in prepared.splits.items()}
+    (out / "splits.json").write_text(json.dumps(splits))
+    plots_dir = out / "plots"
+    plots_dir.mkdir(exist_ok=True)
+    plots.learning_curves(history, plots_dir / "learning_curves.png")
+    plots.confusion(metrics["testing"], plots_dir / "confusion_matrix.png")
+    plots.state_raster(
+        model, prepared.inputs(config, "testing")[:1], plots_dir / "state_raster.png"
+    )
+
+
+def load_run(run_dir: str | Path) -> tuple[ExperimentConfig, keras.Model, dict]:
+    """The resolved config, the trained model and the normalisation of a run."""
+    run = Path(run_dir)
+    for name in ("config.yaml", "model.keras", "normalization.json"):
+        if not (run / name).is_file():
+            raise RunFolderError(
+                f"{run} has no {name}: is it a folder written by `bmru run`?"
+            )
+    config = config_from_dict(
+        yaml.safe_load((run / "config.yaml").read_text()), str(run / "config.yaml")
+    )
+    model = keras.saving.load_model(run / "model.keras")
+    normalization = json.loads((run / "normalization.json").read_text())
+    return config, model, normalization
+
+
+def evaluate_run(
+    run_dir: str | Path, data_dir: str | Path, split: str = "testing"
+) -> dict:
+    """Metrics of a trained run on a dataset folder: its ``testing`` split by
+    the run's split rule, or ``all`` the clips of the task's classes."""
+    config, model, normalization = load_run(run_dir)
+    root = Path(data_dir)
+    cache = (
+        Path(config.data.cache_dir) if config.data.cache_dir else default_cache_dir()
+    )
+    names, clips = build_clips(
+        root,
+        config.data,
+        config.seed,
+        (split,),
+        balance=None if split != "all" else False,
+    )
+    data = load_split(root, clips[split], config.features, cache)
+    x = to_network_input(data.features, config.features, normalization["statistics"])
+    logits = model.predict(x, batch_size=256, verbose=0)
+    metrics = clip_metrics(logits, data.labels, names, config.model.decision)
+    metrics["split"] = split
+    metrics["data_dir"] = str(root)
+    return metrics

@@ -1,0 +1,58 @@
+"""YAML experiment configs: validation, errors naming key and file, overrides."""
+
+from pathlib import Path
+
+import pytest
+
+from bmru_keras.config import ConfigError, load_config
+
+CONFIGS = sorted((Path(__file__).parent.parent / "configs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_shipped_configs_are_valid(path):
+    config = load_config(path)
+    assert config.name == path.stem
+
+
+def write(tmp_path, text: str) -> Path:
+    path = tmp_path / "exp.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("model: {unitz: 4}", r"exp.yaml: unknown key `model.unitz`"),
+        ("modle: {units: 4}", r"exp.yaml: unknown key `modle`"),
+        ("model: {units: four}", r"`model.units` must be of type int"),
+        ("model: {units: true}", r"`model.units` must be an integer"),
+        ("model: {recurrent: lstm}", r"`model.recurrent` must be one of"),
+        ("train: {epsilon: {start: 1, hold: 3}}", r"unknown key `train.epsilon.hold`"),
+        ("data: {dir: /no/such/folder}", r"`data.dir` is '/no/such/folder'"),
+        ("augment: {snr_db: 5}", r"`augment.snr_db` must be a list"),
+        ("- just a list", r"top level must be a mapping"),
+    ],
+)
+def test_bad_configs_name_the_key_and_file(tmp_path, text, match):
+    with pytest.raises(ConfigError, match=match):
+        load_config(write(tmp_path, text))
+
+
+def test_overrides_from_the_command_line(tmp_path):
+    path = write(tmp_path, "model: {units: 4}\ntrain: {epochs: 3}")
+    config = load_config(
+        path, ["model.units=8", "train.epsilon=null", "data.task=kws12"]
+    )
+    assert config.model.units == 8 and config.train.epsilon is None
+    assert config.data.task == "kws12" and config.train.epochs == 3
+    with pytest.raises(ConfigError, match=r"--set.*unknown key `model.width`"):
+        load_config(path, ["model.width=8"])
+    with pytest.raises(ConfigError, match="key=value"):
+        load_config(path, ["model.units"])
+
+
+def test_missing_config_file():
+    with pytest.raises(ConfigError, match="not found"):
+        load_config("/no/such/config.yaml")

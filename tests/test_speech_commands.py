@@ -1,0 +1,184 @@
+"""The Speech Commands loader on the real clips shipped with the package."""
+
+import logging
+import shutil
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bmru_keras.config import DataConfig, SplitConfig
+from bmru_keras.data.audio import load_waveforms
+from bmru_keras.data.speech_commands import (
+    NOISE_SPANS,
+    SILENCE,
+    Clip,
+    DatasetError,
+    build_clips,
+    hash_split,
+    sample_dir,
+)
+
+SAMPLE = sample_dir()
+SAMPLE_SPLIT = SplitConfig(
+    method="speaker_hash", salt="sample36", validation=0.2, test=0.2
+)
+
+
+def test_sample_gives_the_binary_task_with_disjoint_speakers():
+    names, splits = build_clips(SAMPLE, DataConfig(split=SAMPLE_SPLIT), seed=0)
+    assert names == ["yes", "other"]
+    speakers = {
+        s: {c.speaker for c in clips if c.word != SILENCE}
+        for s, clips in splits.items()
+    }
+    assert [len(v) for v in speakers.values()] == [8, 3, 3]
+    assert not speakers["training"] & speakers["validation"]
+    assert not speakers["training"] & speakers["testing"]
+    assert not speakers["validation"] & speakers["testing"]
+    for split, clips in splits.items():
+        counts = np.bincount([c.label for c in clips])
+        assert counts[0] == counts[1] == sum(c.word == "yes" for c in clips)  # balanced
+        other_words = {c.word for c in clips if c.label == 1}
+        assert SILENCE in other_words and other_words <= {
+            SILENCE,
+            "no",
+            "up",
+            "down",
+            "left",
+            "right",
+        }
+        start, stop = NOISE_SPANS[split]
+        for clip in clips:
+            if clip.word == SILENCE:
+                with wave.open(str(SAMPLE / clip.path)) as file:
+                    frames = file.getnframes()
+                assert start * frames <= clip.offset <= stop * frames - 16000
+
+
+def test_twelve_class_task_with_silence_and_unknown():
+    names, splits = build_clips(
+        SAMPLE, DataConfig(task="kws12"), seed=0, splits=("all",)
+    )
+    assert names[-2:] == ["silence", "unknown"] and len(names) == 12
+    counts = np.bincount([c.label for c in splits["all"]], minlength=12)
+    assert np.all(counts == counts.min())  # balanced to the rarest class
+    unknown = {c.word for c in splits["all"] if c.label == 11}
+    assert unknown and unknown.isdisjoint({"yes", "no", "on", "off"})
+
+
+def test_keyword_list_task():
+    config = DataConfig(
+        task={"keywords": ["up", "down"], "silence": False}, balance=False
+    )
+    names, splits = build_clips(SAMPLE, config, seed=0, splits=("all",))
+    assert names == ["up", "down", "unknown"]
+    words = {c.word for c in splits["all"] if c.label == 2}
+    assert "yes" in words and "up" not in words
+
+
+def test_hash_split_is_salted_and_follows_fractions():
+    rng = np.random.default_rng(0)
+    speakers = [f"{v:08x}" for v in rng.integers(0, 2**32, 20000)]
+    split = SplitConfig(validation=0.1, test=0.2, salt="a")
+    shares = {s: 0 for s in ("training", "validation", "testing")}
+    for speaker in speakers:
+        shares[hash_split(speaker, split)] += 1
+    assert abs(shares["testing"] / 20000 - 0.2) < 0.015
+    assert abs(shares["validation"] / 20000 - 0.1) < 0.015
+    other_salt = SplitConfig(validation=0.1, test=0.2, salt="b")
+    assert any(hash_split(s, split) != hash_split(s, other_salt) for s in speakers[:50])
+
+
+def copy_sample(
+    tmp_path: Path, words=("yes", "no", "up", "down", "left", "right")
+) -> Path:
+    root = tmp_path / "sc"
+    for word in (*words, "_background_noise_"):
+        shutil.copytree(SAMPLE / word, root / word)
+    return root
+
+
+def test_official_lists_are_used_when_they_fit(tmp_path):
+    root = copy_sample(tmp_path)
+    files = sorted(str(p.relative_to(root)) for p in root.glob("[!_]*/*.wav"))
+    (root / "validation_list.txt").write_text("\n".join(files[::7]))
+    (root / "testing_list.txt").write_text("\n".join(files[1::7]))
+    config = DataConfig(balance=False, split=SplitConfig(method="auto"))
+    _, splits = build_clips(root, config, seed=0)
+    assert {c.path for c in splits["validation"] if c.word != SILENCE} == set(
+        files[::7]
+    )
+    assert {c.path for c in splits["testing"] if c.word != SILENCE} == set(files[1::7])
+
+
+def test_official_lists_that_starve_training_fall_back_to_speaker_hash(
+    tmp_path, caplog
+):
+    root = copy_sample(tmp_path)
+    files = sorted(str(p.relative_to(root)) for p in root.glob("[!_]*/*.wav"))
+    (root / "validation_list.txt").write_text("")
+    (root / "testing_list.txt").write_text("\n".join(files))  # as the shared subset
+    config = DataConfig(
+        balance=False,
+        split=SplitConfig(method="auto", salt="sample36", validation=0.2, test=0.2),
+    )
+    with caplog.at_level(logging.WARNING):
+        _, splits = build_clips(root, config, seed=0)
+    assert "splitting by salted speaker hash" in caplog.text
+    assert len(splits["training"]) > len(splits["testing"])
+
+
+def test_missing_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(DatasetError, match="not found.*--data-dir"):
+        build_clips(tmp_path / "nowhere", DataConfig(), seed=0)
+
+
+def test_missing_word_and_empty_class_are_errors(tmp_path):
+    root = copy_sample(tmp_path, words=("yes", "no"))
+    with pytest.raises(
+        DatasetError, match=r"no folder .* \['down', 'left', 'right', 'up'\]"
+    ):
+        build_clips(root, DataConfig(), seed=0)
+    config = DataConfig(
+        task={"classes": {"yes": ["yes"], "no": ["no"]}}, split=SAMPLE_SPLIT
+    )
+    for clip in sorted((root / "no").glob("*.wav"))[1:]:  # one speaker says "no"
+        clip.unlink()
+    with pytest.raises(DatasetError, match=r"class\(es\) \['no'\] have no clips"):
+        build_clips(root, config, seed=0)
+
+
+def write_wav(path: Path, rate: int, samples: int = 16000) -> None:
+    with wave.open(str(path), "wb") as file:
+        file.setnchannels(1)
+        file.setsampwidth(2)
+        file.setframerate(rate)
+        file.writeframes(np.zeros(samples, "int16").tobytes())
+
+
+def test_wrong_sample_rate_names_the_file(tmp_path):
+    write_wav(tmp_path / "abc_nohash_0.wav", 8000)
+    clip = Clip(0, "yes", "abc_nohash_0.wav", "abc")
+    with pytest.raises(DatasetError, match=r"abc_nohash_0.wav is sampled at 8000 Hz"):
+        load_waveforms(tmp_path, [clip], 16000, 16000)
+
+
+def test_corrupt_wav_is_skipped_and_counted(tmp_path, caplog):
+    write_wav(tmp_path / "good_nohash_0.wav", 16000, samples=12000)
+    (tmp_path / "bad_nohash_0.wav").write_bytes(b"RIFF not really a wave file")
+    clips = [Clip(0, "yes", "bad_nohash_0.wav"), Clip(0, "yes", "good_nohash_0.wav")]
+    with caplog.at_level(logging.WARNING):
+        waves, kept = load_waveforms(tmp_path, clips, 16000, 16000)
+    assert waves.shape == (1, 16000) and kept == clips[1:]
+    assert (
+        "skipped 1 unreadable WAV" in caplog.text and "bad_nohash_0.wav" in caplog.text
+    )
+
+
+def test_a_split_does_not_depend_on_the_other_splits_asked_for():
+    config = DataConfig(split=SAMPLE_SPLIT)
+    _, everything = build_clips(SAMPLE, config, seed=3)
+    _, alone = build_clips(SAMPLE, config, seed=3, splits=("testing",))
+    assert alone["testing"] == everything["testing"]
