@@ -24,11 +24,14 @@ def _demo(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from bmru_keras.config import load_config
 
-    config = load_config(args.config, args.set or [])
+    overrides = list(args.set or [])
+    if args.data_dir:
+        overrides.append(f"data.dir={args.data_dir}")
+    config = load_config(args.config, overrides)
     from bmru_keras.training import run_experiment
 
     out = args.out or f"runs/{config.name}"
-    metrics = run_experiment(config, out, args.data_dir)
+    metrics = run_experiment(config, out)
     test = metrics["testing"]
     print(
         f"\n{config.name}: test clip accuracy {test['clip_accuracy']:.4f}, balanced "
@@ -57,6 +60,53 @@ def _evaluate(args: argparse.Namespace) -> int:
             metrics["class_names"], metrics["confusion_matrix"], strict=True
         ):
             print(f"  {name:>10s} {row}")
+    return 0
+
+
+def _characterize(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from exporters.characterize import characterize_cell, plot_loops, summary
+    from exporters.pdk import gf180mcu
+
+    models = gf180mcu(args.corner)
+    if args.run_dir:
+        from bmru_keras.training import load_run
+        from exporters.characterize import characterize_model
+
+        _, model, _ = load_run(args.run_dir)
+        rows = characterize_model(model, args.unit_current, models, args.vdd)
+    else:  # the reference cell: 350 / 200 / 500 pA
+        loop = characterize_cell(350e-12, 200e-12, 500e-12, models, args.vdd)
+        rows = [{"layer": "reference", "unit": 0, "loop": loop}]
+    result = summary(rows)
+    if args.out:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        plot_loops(rows, Path(args.out) / "hysteresis.png")
+        (Path(args.out) / "characterization.json").write_text(
+            json.dumps(result, indent=2)
+        )
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"{'cell':>18s} {'I_th':>7s} {'I_w':>7s} {'I_g':>7s} {'up':>7s} {'down':>7s} "
+          f"{'high':>7s}  errors % (up, down, high)   [pA]")  # fmt: skip
+    for unit in result["units"]:
+        values = [
+            unit[k] for k in ("i_thresh_a", "i_width_a", "i_gain_a", "switch_up_a")
+        ]
+        down = unit["switch_down_a"]
+        errors = [
+            "never" if e is None else f"{100 * e:+.1f}"
+            for e in unit["relative_errors"].values()
+        ]
+        print(
+            f"{unit['layer'] + ' ' + str(unit['unit']):>18s} "
+            + " ".join(f"{1e12 * v:7.1f}" for v in values)
+            + (f" {1e12 * down:7.1f}" if down is not None else "   never")
+            + f" {1e12 * unit['output_high_a']:7.1f}  {', '.join(errors)}"
+        )
+    print(f"largest relative error: {100 * result['max_relative_error']:.1f} %")
     return 0
 
 
@@ -105,6 +155,20 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("directory")
     download.set_defaults(handler=_download)
 
+    characterize = commands.add_parser(
+        "characterize",
+        help="sweep exported memory cells in ngspice and compare with the software",
+    )
+    characterize.add_argument(
+        "run_dir", nargs="?", help="a run folder (default: one reference cell)"
+    )
+    characterize.add_argument("--unit-current", type=float, default=1e-9, metavar="A")
+    characterize.add_argument("--vdd", type=float, default=1.8)
+    characterize.add_argument("--corner", default="typical")
+    characterize.add_argument("--out", help="folder for hysteresis.png and the JSON")
+    characterize.add_argument("--json", action="store_true")
+    characterize.set_defaults(handler=_characterize)
+
     demo = commands.add_parser(
         "demo", help="train an FQ-BMRU on a set/reset memory task (about 30 s)"
     )
@@ -123,10 +187,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     from bmru_keras.config import ConfigError
     from bmru_keras.data.speech_commands import DatasetError
+    from bmru_keras.training import RunFolderError
+    from exporters.errors import ExportError, SimulationError
 
     try:
         return args.handler(args)
-    except (ConfigError, DatasetError) as error:
+    except (
+        ConfigError,
+        DatasetError,
+        RunFolderError,
+        ExportError,
+        SimulationError,
+    ) as error:
         print(f"bmru {args.command}: error: {error}", file=sys.stderr)
         return 2
 

