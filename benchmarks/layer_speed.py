@@ -39,9 +39,7 @@ def median_time(fn, repeats: int) -> float:
 def measure(make_layer, steps: int, jit: bool, repeats: int) -> tuple[float, float]:
     """(training-step seconds, inference seconds) for one batch."""
     keras.utils.set_random_seed(0)
-    model = keras.Sequential(
-        [keras.Input((steps, FEATURES)), make_layer(), keras.layers.Dense(2)]
-    )
+    model = keras.Sequential([keras.Input((steps, FEATURES)), make_layer(), keras.layers.Dense(2)])
     model.compile(
         "adam",
         keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -83,9 +81,7 @@ def main() -> None:
                 for jit in (False, True)
             ]
             both = best(other, steps) / best("FQ-BMRU scan", steps)
-            print(
-                f"{other:14s} {steps:5d} {same[0]:6.2f}x {same[1]:6.2f}x {both:8.2f}x"
-            )
+            print(f"{other:14s} {steps:5d} {same[0]:6.2f}x {same[1]:6.2f}x {both:8.2f}x")
     vs_loop = best("FQ-BMRU loop", 1000) / best("FQ-BMRU scan", 1000)
     vs_gru = best("GRU", 101) / best("FQ-BMRU scan", 101)
     print(f"\ntarget: scan >= 3x loop at T=1000, best vs best: {vs_loop:.2f}x")

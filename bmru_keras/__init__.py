@@ -14,6 +14,15 @@ from bmru_keras.layers import BMRU, CMRU, FQBMRU, BMRUCell, CMRUCell, FQBMRUCell
 
 __version__ = "0.1.0"
 
+
+def export_to_circuit(model, **options):
+    """Export a trained model to a transistor-level circuit; see
+    :func:`exporters.export.export_to_circuit`."""
+    from exporters import export_to_circuit as export
+
+    return export(model, **options)
+
+
 __all__ = [
     "BMRU",
     "CMRU",
@@ -22,4 +31,5 @@ __all__ = [
     "CMRUCell",
     "EpsilonAnnealing",
     "FQBMRUCell",
+    "export_to_circuit",
 ]

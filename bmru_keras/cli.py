@@ -56,9 +56,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             f"frames {metrics['frame_accuracy']:.4f} "
             f"on {metrics['n_clips']} clips ({split})"
         )
-        for name, row in zip(
-            metrics["class_names"], metrics["confusion_matrix"], strict=True
-        ):
+        for name, row in zip(metrics["class_names"], metrics["confusion_matrix"], strict=True):
             print(f"  {name:>10s} {row}")
     return 0
 
@@ -83,22 +81,17 @@ def _characterize(args: argparse.Namespace) -> int:
     if args.out:
         Path(args.out).mkdir(parents=True, exist_ok=True)
         plot_loops(rows, Path(args.out) / "hysteresis.png")
-        (Path(args.out) / "characterization.json").write_text(
-            json.dumps(result, indent=2)
-        )
+        (Path(args.out) / "characterization.json").write_text(json.dumps(result, indent=2))
     if args.json:
         print(json.dumps(result))
         return 0
     print(f"{'cell':>18s} {'I_th':>7s} {'I_w':>7s} {'I_g':>7s} {'up':>7s} {'down':>7s} "
           f"{'high':>7s}  errors % (up, down, high)   [pA]")  # fmt: skip
     for unit in result["units"]:
-        values = [
-            unit[k] for k in ("i_thresh_a", "i_width_a", "i_gain_a", "switch_up_a")
-        ]
+        values = [unit[k] for k in ("i_thresh_a", "i_width_a", "i_gain_a", "switch_up_a")]
         down = unit["switch_down_a"]
         errors = [
-            "never" if e is None else f"{100 * e:+.1f}"
-            for e in unit["relative_errors"].values()
+            "never" if e is None else f"{100 * e:+.1f}" for e in unit["relative_errors"].values()
         ]
         print(
             f"{unit['layer'] + ' ' + str(unit['unit']):>18s} "
@@ -110,12 +103,47 @@ def _characterize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _circuit_options(parser: argparse.ArgumentParser, unit: float, vdd: float) -> None:
+    parser.add_argument(
+        "--unit-current", type=float, default=unit, metavar="A",
+        help=f"current of one software unit (default {unit:g} A)",
+    )  # fmt: skip
+    parser.add_argument("--vdd", type=float, default=vdd, help=f"supply (default {vdd} V)")
+
+
+def _export(args: argparse.Namespace) -> int:
+    from bmru_keras.training import load_run
+    from exporters import export_to_circuit
+
+    _, model, _ = load_run(args.run_dir)
+    circuit = export_to_circuit(model, unit_current=args.unit_current, vdd=args.vdd)
+    out = circuit.write(args.out)
+    print(f"{circuit.transistor_count} transistors {circuit.transistors}; written to {out}")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from exporters.verify import verify_run, write_report
+
+    split = "testing" if args.split == "test" else "all"
+    result = verify_run(
+        args.run_dir, args.data_dir, split, args.clips, args.workers,
+        args.unit_current, args.vdd,
+    )  # fmt: skip
+    out = write_report(result, Path(args.run_dir) / "verification")
+    if args.json:
+        print(json.dumps({k: v for k, v in result.items() if k != "clips"}, default=float))
+    else:
+        print((out / "verification.md").read_text())
+    return 0
+
+
 def _download(args: argparse.Namespace) -> int:
     from bmru_keras.data.download import download_speech_commands
 
-    print(
-        f"Speech Commands v0.02 unpacked in {download_speech_commands(args.directory)}"
-    )
+    print(f"Speech Commands v0.02 unpacked in {download_speech_commands(args.directory)}")
     return 0
 
 
@@ -138,9 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=_run)
 
-    evaluate = commands.add_parser(
-        "evaluate", help="evaluate a run folder on a dataset"
-    )
+    evaluate = commands.add_parser("evaluate", help="evaluate a run folder on a dataset")
     evaluate.add_argument("run_dir")
     evaluate.add_argument("--data-dir", required=True)
     evaluate.add_argument("--split", choices=["test", "all"], default="test")
@@ -169,6 +195,24 @@ def build_parser() -> argparse.ArgumentParser:
     characterize.add_argument("--json", action="store_true")
     characterize.set_defaults(handler=_characterize)
 
+    export = commands.add_parser("export", help="export a run to a SPICE circuit")
+    export.add_argument("run_dir")
+    export.add_argument("--out", required=True)
+    _circuit_options(export, 3e-10, 0.9)
+    export.set_defaults(handler=_export)
+
+    verify = commands.add_parser(
+        "verify", help="simulate a run's circuit on clips in ngspice against Keras"
+    )
+    verify.add_argument("run_dir")
+    verify.add_argument("--data-dir", required=True)
+    verify.add_argument("--split", choices=["test", "all"], default="test")
+    verify.add_argument("--clips", type=int, default=10)
+    verify.add_argument("--workers", type=int, default=1)
+    verify.add_argument("--json", action="store_true")
+    _circuit_options(verify, 3e-10, 0.9)
+    verify.set_defaults(handler=_verify)
+
     demo = commands.add_parser(
         "demo", help="train an FQ-BMRU on a set/reset memory task (about 30 s)"
     )
@@ -182,9 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     from bmru_keras.config import ConfigError
     from bmru_keras.data.speech_commands import DatasetError
     from bmru_keras.training import RunFolderError

@@ -149,17 +149,13 @@ def _check_type(value, annotation, key: str, source: str):
         (item,) = typing.get_args(annotation)
         if not isinstance(value, list):
             raise ConfigError(f"{source}: `{key}` must be a list, got {value!r}")
-        return [
-            _check_type(v, item, f"{key}[{i}]", source) for i, v in enumerate(value)
-        ]
+        return [_check_type(v, item, f"{key}[{i}]", source) for i, v in enumerate(value)]
     if annotation is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if annotation is int and isinstance(value, bool):
         raise ConfigError(f"{source}: `{key}` must be an integer, got {value!r}")
     if not isinstance(value, annotation):
-        raise ConfigError(
-            f"{source}: `{key}` must be of type {annotation.__name__}, got {value!r}"
-        )
+        raise ConfigError(f"{source}: `{key}` must be of type {annotation.__name__}, got {value!r}")
     return value
 
 
@@ -177,9 +173,7 @@ def _build(cls, values: dict, prefix: str, source: str):
         key = prefix + name
         kwargs[name] = _check_type(value, hints[name], key, source)
         if key in CHOICES and kwargs[name] not in CHOICES[key]:
-            raise ConfigError(
-                f"{source}: `{key}` must be one of {CHOICES[key]}, got {value!r}"
-            )
+            raise ConfigError(f"{source}: `{key}` must be one of {CHOICES[key]}, got {value!r}")
     return cls(**kwargs)
 
 

@@ -27,9 +27,7 @@ def confusion_matrix(labels: np.ndarray, decisions: np.ndarray, n: int) -> np.nd
     return matrix
 
 
-def clip_metrics(
-    logits: np.ndarray, labels: np.ndarray, class_names: list[str], rule: str
-) -> dict:
+def clip_metrics(logits: np.ndarray, labels: np.ndarray, class_names: list[str], rule: str) -> dict:
     """``clip_accuracy``, ``balanced_accuracy`` (mean per-class recall of the
     clip decisions), ``frame_accuracy``, ``n_clips``, the class names and the
     confusion matrix."""

@@ -58,13 +58,9 @@ class ClipAccuracyCheckpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logits = self.model.predict(self.x, batch_size=256, verbose=0)
-        accuracy = clip_metrics(logits, self.labels, self.class_names, self.rule)[
-            "clip_accuracy"
-        ]
+        accuracy = clip_metrics(logits, self.labels, self.class_names, self.rule)["clip_accuracy"]
         logs["val_clip_accuracy"] = accuracy
-        epsilon = max(
-            (float(c.epsilon) for c in relaxable_cells(self.model)), default=0
-        )
+        epsilon = max((float(c.epsilon) for c in relaxable_cells(self.model)), default=0)
         if epsilon <= self.tolerance and accuracy > self.best:
             self.best, self.best_epoch = accuracy, epoch
             self.best_weights = self.model.get_weights()
@@ -83,9 +79,7 @@ class Prepared:
     statistics: dict | None
 
     def inputs(self, config: ExperimentConfig, split: str) -> np.ndarray:
-        return to_network_input(
-            self.splits[split].features, config.features, self.statistics
-        )
+        return to_network_input(self.splits[split].features, config.features, self.statistics)
 
 
 def resolve_data_dir(config: ExperimentConfig) -> Path:
@@ -95,9 +89,7 @@ def resolve_data_dir(config: ExperimentConfig) -> Path:
 def prepare_data(
     config: ExperimentConfig, root: Path, splits=("training", "validation", "testing")
 ) -> Prepared:
-    cache = (
-        Path(config.data.cache_dir) if config.data.cache_dir else default_cache_dir()
-    )
+    cache = Path(config.data.cache_dir) if config.data.cache_dir else default_cache_dir()
     names, clips = build_clips(root, config.data, config.seed, splits)
     data = {s: load_split(root, clips[s], config.features, cache) for s in splits}
     for split, part in data.items():
@@ -172,9 +164,7 @@ def run_experiment(config: ExperimentConfig, out_dir: str | Path) -> dict:
         callbacks.insert(
             0, EpsilonAnnealing(epsilon.hold_steps, epsilon.decay_steps, epsilon.start)
         )
-        anneal_epochs = -(
-            -(epsilon.hold_steps + epsilon.decay_steps) // steps_per_epoch
-        )
+        anneal_epochs = -(-(epsilon.hold_steps + epsilon.decay_steps) // steps_per_epoch)
     if config.train.early_stopping_patience is not None:
         callbacks.append(
             keras.callbacks.EarlyStopping(
@@ -212,18 +202,14 @@ def run_experiment(config: ExperimentConfig, out_dir: str | Path) -> dict:
         "class_names": prepared.class_names,
         "train_seconds": round(train_seconds, 1),
         "epochs_run": len(history.history["loss"]),
-        "best_epoch": None
-        if checkpoint.best_epoch is None
-        else checkpoint.best_epoch + 1,
+        "best_epoch": None if checkpoint.best_epoch is None else checkpoint.best_epoch + 1,
         "parameters": int(model.count_params()),
     }
     # Report the numbers of the saved model, as `bmru evaluate` will see it.
     model.save(out / "model.keras")
     saved = keras.saving.load_model(out / "model.keras")
     for split in ("validation", "testing"):
-        logits = saved.predict(
-            prepared.inputs(config, split), batch_size=256, verbose=0
-        )
+        logits = saved.predict(prepared.inputs(config, split), batch_size=256, verbose=0)
         metrics[split] = clip_metrics(
             logits,
             prepared.splits[split].labels,
@@ -279,9 +265,7 @@ def load_run(run_dir: str | Path) -> tuple[ExperimentConfig, keras.Model, dict]:
     run = Path(run_dir)
     for name in ("config.yaml", "model.keras", "normalization.json"):
         if not (run / name).is_file():
-            raise RunFolderError(
-                f"{run} has no {name}: is it a folder written by `bmru run`?"
-            )
+            raise RunFolderError(f"{run} has no {name}: is it a folder written by `bmru run`?")
     config = config_from_dict(
         yaml.safe_load((run / "config.yaml").read_text()), str(run / "config.yaml")
     )
@@ -290,16 +274,12 @@ def load_run(run_dir: str | Path) -> tuple[ExperimentConfig, keras.Model, dict]:
     return config, model, normalization
 
 
-def evaluate_run(
-    run_dir: str | Path, data_dir: str | Path, split: str = "testing"
-) -> dict:
+def evaluate_run(run_dir: str | Path, data_dir: str | Path, split: str = "testing") -> dict:
     """Metrics of a trained run on a dataset folder: its ``testing`` split by
     the run's split rule, or ``all`` the clips of the task's classes."""
     config, model, normalization = load_run(run_dir)
     root = Path(data_dir)
-    cache = (
-        Path(config.data.cache_dir) if config.data.cache_dir else default_cache_dir()
-    )
+    cache = Path(config.data.cache_dir) if config.data.cache_dir else default_cache_dir()
     names, clips = build_clips(
         root,
         config.data,

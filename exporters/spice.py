@@ -58,14 +58,10 @@ def simulator(spice_circuit, model_lines: list[str], temperature: float = 27.0):
     """An ngspice-shared simulator of ``spice_circuit`` with the model lines."""
     for line in model_lines:
         spice_circuit.raw_spice += line + "\n"
-    os.environ.setdefault(
-        "NGSPICE_LIBRARY_PATH", "/usr/lib/x86_64-linux-gnu/libngspice.so.0"
-    )
+    os.environ.setdefault("NGSPICE_LIBRARY_PATH", "/usr/lib/x86_64-linux-gnu/libngspice.so.0")
     try:
         return spice_circuit.simulator(
             simulator="ngspice-shared", temperature=temperature, nominal_temperature=27
         )
     except OSError as error:
-        raise SimulationError(
-            f"cannot load ngspice: {error}; {NGSPICE_HINT}"
-        ) from error
+        raise SimulationError(f"cannot load ngspice: {error}; {NGSPICE_HINT}") from error

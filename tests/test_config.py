@@ -43,9 +43,7 @@ def test_bad_configs_name_the_key_and_file(tmp_path, text, match):
 
 def test_overrides_from_the_command_line(tmp_path):
     path = write(tmp_path, "model: {units: 4}\ntrain: {epochs: 3}")
-    config = load_config(
-        path, ["model.units=8", "train.epsilon=null", "data.task=kws12"]
-    )
+    config = load_config(path, ["model.units=8", "train.epsilon=null", "data.task=kws12"])
     assert config.model.units == 8 and config.train.epsilon is None
     assert config.data.task == "kws12" and config.train.epochs == 3
     with pytest.raises(ConfigError, match=r"--set.*unknown key `model.width`"):

@@ -29,9 +29,7 @@ def test_mfcc_shape_and_frames(sample_waves):
     assert frames_per_clip(config) == 101
     assert features.shape == (len(waves), 101, 13)
     assert np.all(np.isfinite(features))
-    short = mfcc(
-        waves[:2, :8000], FeatureConfig(clip_seconds=0.5, n_mfcc=10, hop_ms=20)
-    )
+    short = mfcc(waves[:2, :8000], FeatureConfig(clip_seconds=0.5, n_mfcc=10, hop_ms=20))
     assert short.shape == (2, 26, 10)
 
 

@@ -29,9 +29,7 @@ def test_paper_topology():
 
 @pytest.mark.parametrize("recurrent", ["gru", "bmru", "cmru"])
 def test_baselines_swap_only_the_memory_layer(recurrent):
-    model = build_kws_model(
-        13, 12, ModelConfig(recurrent=recurrent, units=8, skip=False)
-    )
+    model = build_kws_model(13, 12, ModelConfig(recurrent=recurrent, units=8, skip=False))
     assert isinstance(model.get_layer("memory_1"), keras.layers.RNN)
     assert "skip_0" not in [layer.name for layer in model.layers]
     assert model(np.zeros((2, 20, 13), "float32")).shape == (2, 20, 12)
@@ -68,9 +66,7 @@ def test_tiny_experiment_through_the_cli(tmp_path, capsys):
     config = tmp_path / "tiny.yaml"
     config.write_text(TINY)
     run = tmp_path / "run"
-    assert (
-        main(["run", str(config), "--out", str(run), "--set", "train.verbose=0"]) == 0
-    )
+    assert main(["run", str(config), "--out", str(run), "--set", "train.verbose=0"]) == 0
     for name in RUN_FILES:
         assert (run / name).is_file(), name
     assert list((run / "logs").rglob("events.out.tfevents*"))

@@ -22,11 +22,7 @@ def set_fq_params(layer, kernel, bias, beta_low, beta_high, alpha):
 
 
 def random_inputs(batch=3, steps=40, features=4, seed=0):
-    return (
-        np.random.default_rng(seed)
-        .uniform(0, 1, (batch, steps, features))
-        .astype("float32")
-    )
+    return np.random.default_rng(seed).uniform(0, 1, (batch, steps, features)).astype("float32")
 
 
 @pytest.mark.parametrize("implementation", ["scan", "loop"])
@@ -86,9 +82,7 @@ def test_bipolar_units_match_reference(layer_cls, implementation):
     layer.cell.raw_beta.assign(beta)
     layer.cell.raw_alpha.assign(alpha)
     out = np.asarray(layer(x))
-    expected = reference.bmru(
-        x, kernel, bias, beta, alpha, cumulative=layer_cls is CMRU
-    )
+    expected = reference.bmru(x, kernel, bias, beta, alpha, cumulative=layer_cls is CMRU)
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
 
 
@@ -98,9 +92,7 @@ def test_effective_parameters_are_constrained():
     layer.cell.raw_beta_low.assign([-1.0, 0.5, -0.2, 0.0, 2.0])
     layer.cell.raw_beta_width.assign([-0.5, -0.1, 0.3, 0.0, -3.0])
     layer.cell.raw_alpha.assign([-2.0, 1.0, 0.0, -0.1, 3.0])
-    low, high, alpha = (
-        np.asarray(v) for v in (layer.beta_low, layer.beta_high, layer.alpha)
-    )
+    low, high, alpha = (np.asarray(v) for v in (layer.beta_low, layer.beta_high, layer.alpha))
     assert low.shape == high.shape == alpha.shape == (5,)
     assert np.all(low >= 0) and np.all(high >= low) and np.all(alpha >= 0)
     np.testing.assert_allclose(high - low, [0.5, 0.1, 0.3, 0.0, 3.0], rtol=1e-6)
@@ -124,9 +116,7 @@ def test_scan_equals_loop(layer_cls, options):
     if layer_cls is CMRU and "epsilon" in options:
         pytest.skip("the CMRU has no epsilon")
     x = random_inputs(3, 37, 4) - (0.0 if layer_cls is FQBMRU else 0.5)
-    scan, loop = build_pair(
-        layer_cls, return_sequences=True, return_state=True, **options
-    )
+    scan, loop = build_pair(layer_cls, return_sequences=True, return_state=True, **options)
     scan.build(x.shape)
     loop.build(x.shape)
     loop.set_weights(scan.get_weights())
@@ -160,9 +150,7 @@ def test_stateful_chunks_equal_one_shot(implementation):
     keras.utils.set_random_seed(0)
     whole = FQBMRU(6, return_sequences=True)
     expected = np.asarray(whole(x))
-    stream = FQBMRU(
-        6, implementation=implementation, return_sequences=True, stateful=True
-    )
+    stream = FQBMRU(6, implementation=implementation, return_sequences=True, stateful=True)
     inputs = keras.Input(batch_shape=(2, None, 4))
     model = keras.Model(inputs, stream(inputs))
     stream.set_weights(whole.get_weights())
@@ -199,9 +187,7 @@ def test_scan_gradients_equal_loop_gradients(layer_cls, epsilon):
     # loop's is TensorFlow's autodiff through every step.
     x = random_inputs(4, 45, 4, seed=7) - (0.0 if layer_cls is FQBMRU else 0.5)
     options = {} if layer_cls is CMRU else {"epsilon": epsilon}
-    scan, loop = build_pair(
-        layer_cls, gradient="surrogate", return_sequences=True, **options
-    )
+    scan, loop = build_pair(layer_cls, gradient="surrogate", return_sequences=True, **options)
     scan.build(x.shape)
     loop.build(x.shape)
     loop.set_weights(scan.get_weights())
@@ -225,9 +211,7 @@ def test_epsilon_one_is_a_cumulative_ladder():
     drive = np.array([0.8, 0.5, 0.9, 0.1, 0.9], "float32").reshape(1, -1, 1)
     layer.build(drive.shape)
     set_fq_params(layer, [[1.0]], [0.0], [0.3], [0.7], [1.0])
-    np.testing.assert_array_equal(
-        np.asarray(layer(drive))[0, :, 0], [0.5, 0.5, 1, 0.5, 1]
-    )
+    np.testing.assert_array_equal(np.asarray(layer(drive))[0, :, 0], [0.5, 0.5, 1, 0.5, 1])
     layer.epsilon.assign(0.0)
     np.testing.assert_array_equal(np.asarray(layer(drive))[0, :, 0], [1, 1, 1, 0, 1])
 
@@ -236,17 +220,13 @@ def test_epsilon_one_is_a_cumulative_ladder():
 def test_keras_file_round_trip(layer_cls, tmp_path):
     x = random_inputs(3, 25, 4) - (0.0 if layer_cls is FQBMRU else 0.5)
     inputs = keras.Input((None, 4))
-    hidden = layer_cls(5, return_sequences=True, gradient="surrogate", sharpness=2.0)(
-        inputs
-    )
+    hidden = layer_cls(5, return_sequences=True, gradient="surrogate", sharpness=2.0)(inputs)
     model = keras.Model(inputs, keras.layers.Dense(2)(hidden))
     model.layers[1].cell.raw_alpha.assign(np.linspace(0.5, 2.0, 5))
     path = tmp_path / "model.keras"
     model.save(path)
     loaded = keras.saving.load_model(path)
-    np.testing.assert_array_equal(
-        loaded.predict(x, verbose=0), model.predict(x, verbose=0)
-    )
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
     assert loaded.layers[1].get_config() == model.layers[1].get_config()
 
 

@@ -21,18 +21,13 @@ from bmru_keras.data.speech_commands import (
 )
 
 SAMPLE = sample_dir()
-SAMPLE_SPLIT = SplitConfig(
-    method="speaker_hash", salt="sample36", validation=0.2, test=0.2
-)
+SAMPLE_SPLIT = SplitConfig(method="speaker_hash", salt="sample36", validation=0.2, test=0.2)
 
 
 def test_sample_gives_the_binary_task_with_disjoint_speakers():
     names, splits = build_clips(SAMPLE, DataConfig(split=SAMPLE_SPLIT), seed=0)
     assert names == ["yes", "other"]
-    speakers = {
-        s: {c.speaker for c in clips if c.word != SILENCE}
-        for s, clips in splits.items()
-    }
+    speakers = {s: {c.speaker for c in clips if c.word != SILENCE} for s, clips in splits.items()}
     assert [len(v) for v in speakers.values()] == [8, 3, 3]
     assert not speakers["training"] & speakers["validation"]
     assert not speakers["training"] & speakers["testing"]
@@ -58,9 +53,7 @@ def test_sample_gives_the_binary_task_with_disjoint_speakers():
 
 
 def test_twelve_class_task_with_silence_and_unknown():
-    names, splits = build_clips(
-        SAMPLE, DataConfig(task="kws12"), seed=0, splits=("all",)
-    )
+    names, splits = build_clips(SAMPLE, DataConfig(task="kws12"), seed=0, splits=("all",))
     assert names[-2:] == ["silence", "unknown"] and len(names) == 12
     counts = np.bincount([c.label for c in splits["all"]], minlength=12)
     assert np.all(counts == counts.min())  # balanced to the rarest class
@@ -69,9 +62,7 @@ def test_twelve_class_task_with_silence_and_unknown():
 
 
 def test_keyword_list_task():
-    config = DataConfig(
-        task={"keywords": ["up", "down"], "silence": False}, balance=False
-    )
+    config = DataConfig(task={"keywords": ["up", "down"], "silence": False}, balance=False)
     names, splits = build_clips(SAMPLE, config, seed=0, splits=("all",))
     assert names == ["up", "down", "unknown"]
     words = {c.word for c in splits["all"] if c.label == 2}
@@ -91,9 +82,7 @@ def test_hash_split_is_salted_and_follows_fractions():
     assert any(hash_split(s, split) != hash_split(s, other_salt) for s in speakers[:50])
 
 
-def copy_sample(
-    tmp_path: Path, words=("yes", "no", "up", "down", "left", "right")
-) -> Path:
+def copy_sample(tmp_path: Path, words=("yes", "no", "up", "down", "left", "right")) -> Path:
     root = tmp_path / "sc"
     for word in (*words, "_background_noise_"):
         shutil.copytree(SAMPLE / word, root / word)
@@ -107,15 +96,11 @@ def test_official_lists_are_used_when_they_fit(tmp_path):
     (root / "testing_list.txt").write_text("\n".join(files[1::7]))
     config = DataConfig(balance=False, split=SplitConfig(method="auto"))
     _, splits = build_clips(root, config, seed=0)
-    assert {c.path for c in splits["validation"] if c.word != SILENCE} == set(
-        files[::7]
-    )
+    assert {c.path for c in splits["validation"] if c.word != SILENCE} == set(files[::7])
     assert {c.path for c in splits["testing"] if c.word != SILENCE} == set(files[1::7])
 
 
-def test_official_lists_that_starve_training_fall_back_to_speaker_hash(
-    tmp_path, caplog
-):
+def test_official_lists_that_starve_training_fall_back_to_speaker_hash(tmp_path, caplog):
     root = copy_sample(tmp_path)
     files = sorted(str(p.relative_to(root)) for p in root.glob("[!_]*/*.wav"))
     (root / "validation_list.txt").write_text("")
@@ -137,13 +122,9 @@ def test_missing_folder_is_a_clear_error(tmp_path):
 
 def test_missing_word_and_empty_class_are_errors(tmp_path):
     root = copy_sample(tmp_path, words=("yes", "no"))
-    with pytest.raises(
-        DatasetError, match=r"no folder .* \['down', 'left', 'right', 'up'\]"
-    ):
+    with pytest.raises(DatasetError, match=r"no folder .* \['down', 'left', 'right', 'up'\]"):
         build_clips(root, DataConfig(), seed=0)
-    config = DataConfig(
-        task={"classes": {"yes": ["yes"], "no": ["no"]}}, split=SAMPLE_SPLIT
-    )
+    config = DataConfig(task={"classes": {"yes": ["yes"], "no": ["no"]}}, split=SAMPLE_SPLIT)
     for clip in sorted((root / "no").glob("*.wav"))[1:]:  # one speaker says "no"
         clip.unlink()
     with pytest.raises(DatasetError, match=r"class\(es\) \['no'\] have no clips"):
@@ -172,9 +153,7 @@ def test_corrupt_wav_is_skipped_and_counted(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         waves, kept = load_waveforms(tmp_path, clips, 16000, 16000)
     assert waves.shape == (1, 16000) and kept == clips[1:]
-    assert (
-        "skipped 1 unreadable WAV" in caplog.text and "bad_nohash_0.wav" in caplog.text
-    )
+    assert "skipped 1 unreadable WAV" in caplog.text and "bad_nohash_0.wav" in caplog.text
 
 
 def test_a_split_does_not_depend_on_the_other_splits_asked_for():

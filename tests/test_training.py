@@ -51,9 +51,7 @@ def test_fq_bmru_learns_the_memory_task():
 
 
 def test_epsilon_schedule_holds_then_decays_linearly():
-    values = [
-        epsilon_schedule(s, hold_steps=3, decay_steps=4, start=1.0) for s in range(9)
-    ]
+    values = [epsilon_schedule(s, hold_steps=3, decay_steps=4, start=1.0) for s in range(9)]
     assert values == [1.0, 1.0, 1.0, 1.0, 0.75, 0.5, 0.25, 0.0, 0.0]
 
 
@@ -69,9 +67,7 @@ def test_annealing_callback_drives_epsilon_to_zero_during_fit():
     model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     seen = []
     record = keras.callbacks.LambdaCallback(
-        on_train_batch_end=lambda batch, logs: seen.append(
-            float(model.layers[0].epsilon)
-        )
+        on_train_batch_end=lambda batch, logs: seen.append(float(model.layers[0].epsilon))
     )
     history = model.fit(
         x, y, batch_size=16, epochs=3,

@@ -156,9 +156,7 @@ class AugmentedTrainingData(keras.utils.PyDataset):
         waves = augment(
             self.data.waveforms[chosen], self.noise, self.augment_config, rate, self.rng
         )
-        x = to_network_input(
-            mfcc(waves, self.feature_config), self.feature_config, self.statistics
-        )
+        x = to_network_input(mfcc(waves, self.feature_config), self.feature_config, self.statistics)
         return x, frame_labels(self.data.labels[chosen], self.frames)
 
     def on_epoch_end(self) -> None:

@@ -66,10 +66,7 @@ class Clip:
 
 def sample_dir() -> Path:
     """The small real Speech Commands sample shipped with the package."""
-    return (
-        Path(str(importlib.resources.files("bmru_keras")))
-        / "data/sample/speech_commands"
-    )
+    return Path(str(importlib.resources.files("bmru_keras"))) / "data/sample/speech_commands"
 
 
 def resolve_task(task) -> dict[str, list[str]]:
@@ -100,8 +97,7 @@ def resolve_task(task) -> dict[str, list[str]]:
             classes["unknown"] = [UNKNOWN]
         return classes
     raise DatasetError(
-        f"`task` must be a preset name, {{keywords: [...]}} or {{classes: {{...}}}}; "
-        f"got {task!r}"
+        f"`task` must be a preset name, {{keywords: [...]}} or {{classes: {{...}}}}; got {task!r}"
     )
 
 
@@ -167,9 +163,7 @@ def _assign_splits(root: Path, files: list[str], split: SplitConfig) -> dict[str
         )
     if official is not None:
         assignment = {f: official.get(f, "training") for f in files}
-        training = sum(s == "training" for s in assignment.values()) / max(
-            len(files), 1
-        )
+        training = sum(s == "training" for s in assignment.values()) / max(len(files), 1)
         if split.method == "official" or training >= split.min_training_fraction:
             return assignment
         log.warning(
@@ -198,8 +192,7 @@ def build_clips(
     missing = sorted(claimed - set(words))
     if missing:
         raise DatasetError(
-            f"{root} has no folder (or no .wav files) for the word(s) {missing} "
-            "that the task needs"
+            f"{root} has no folder (or no .wav files) for the word(s) {missing} that the task needs"
         )
     label_of = {}
     for label, name in enumerate(names):
@@ -216,14 +209,10 @@ def build_clips(
         if tuple(splits) == ("all",)
         else _assign_splits(root, files, config.split)
     )
-    silence_label = next(
-        (i for i, n in enumerate(names) if SILENCE in classes[n]), None
-    )
+    silence_label = next((i for i, n in enumerate(names) if SILENCE in classes[n]), None)
     noises = noise_files(root)
     if silence_label is not None and not noises:
-        raise DatasetError(
-            f"the task has a silence class but {root / NOISE_DIR} has no .wav files"
-        )
+        raise DatasetError(f"the task has a silence class but {root / NOISE_DIR} has no .wav files")
     result = {}
     for split in splits:
         # One generator per split: a split's clips do not depend on which
@@ -238,9 +227,7 @@ def build_clips(
             # As many silence clips as the task's words have clips, on average.
             per_word = [sum(c.word == w for c in clips) for w in sorted(claimed)]
             count = int(round(np.mean([n for n in per_word if n] or [0])))
-            clips += _silence_clips(
-                root, noises, split, count, silence_label, config, rng
-            )
+            clips += _silence_clips(root, noises, split, count, silence_label, config, rng)
         counts = np.bincount([c.label for c in clips], minlength=len(names))
         empty = [names[i] for i, n in enumerate(counts) if n == 0]
         if empty:
@@ -270,9 +257,7 @@ def _silence_clips(root, noises, split, count, label, config, rng) -> list[Clip]
                 f"{root / noise} is too short to cut 1-s silence clips for {split!r}"
             )
         offset = int(rng.integers(first, last))
-        clips.append(
-            Clip(label, SILENCE, noise, "", offset, float(rng.uniform(low, high)))
-        )
+        clips.append(Clip(label, SILENCE, noise, "", offset, float(rng.uniform(low, high))))
     return clips
 
 

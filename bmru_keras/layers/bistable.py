@@ -62,21 +62,13 @@ class BistableCell(Layer):
     ):
         super().__init__(**kwargs)
         if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
-            raise ValueError(
-                f"`units` must be a positive integer. Received: units={units!r}"
-            )
+            raise ValueError(f"`units` must be a positive integer. Received: units={units!r}")
         if gradient not in GRADIENTS:
-            raise ValueError(
-                f"Unknown `gradient`: {gradient!r}. Expected one of {GRADIENTS}."
-            )
+            raise ValueError(f"Unknown `gradient`: {gradient!r}. Expected one of {GRADIENTS}.")
         if not sharpness > 0:
-            raise ValueError(
-                f"`sharpness` must be positive. Received: sharpness={sharpness!r}"
-            )
+            raise ValueError(f"`sharpness` must be positive. Received: sharpness={sharpness!r}")
         if not 0.0 <= epsilon <= 1.0:
-            raise ValueError(
-                f"`epsilon` must lie in [0, 1]. Received: epsilon={epsilon!r}"
-            )
+            raise ValueError(f"`epsilon` must lie in [0, 1]. Received: epsilon={epsilon!r}")
         self.units = units
         self.gradient = gradient
         self.sharpness = float(sharpness)
@@ -232,8 +224,7 @@ class BistableRNN(RNN):
         )
         if implementation not in IMPLEMENTATIONS:
             raise ValueError(
-                f"Unknown `implementation`: {implementation!r}. "
-                f"Expected one of {IMPLEMENTATIONS}."
+                f"Unknown `implementation`: {implementation!r}. Expected one of {IMPLEMENTATIONS}."
             )
         if implementation == "scan" and kwargs.get("unroll"):
             raise ValueError(

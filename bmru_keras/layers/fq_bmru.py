@@ -50,12 +50,8 @@ class FQBMRUCell(BistableCell):
         **kwargs,
     ):
         super().__init__(units, **kwargs)
-        self.beta_low_initializer = self.threshold_initializer(
-            beta_low_initializer, 0.05, 0.5
-        )
-        self.beta_width_initializer = self.threshold_initializer(
-            beta_width_initializer, 0.1, 0.5
-        )
+        self.beta_low_initializer = self.threshold_initializer(beta_low_initializer, 0.05, 0.5)
+        self.beta_width_initializer = self.threshold_initializer(beta_width_initializer, 0.1, 0.5)
 
     def build_unit_weights(self) -> None:
         self.raw_beta_low = self.add_weight(
@@ -96,9 +92,7 @@ class FQBMRUCell(BistableCell):
         return {
             **super().get_config(),
             "beta_low_initializer": initializers.serialize(self.beta_low_initializer),
-            "beta_width_initializer": initializers.serialize(
-                self.beta_width_initializer
-            ),
+            "beta_width_initializer": initializers.serialize(self.beta_width_initializer),
         }
 
 

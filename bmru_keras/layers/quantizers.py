@@ -15,9 +15,7 @@ GRADIENTS = ("ste", "surrogate")
 
 def _check_gradient(gradient: str) -> None:
     if gradient not in GRADIENTS:
-        raise ValueError(
-            f"Unknown `gradient`: {gradient!r}. Expected one of {GRADIENTS}."
-        )
+        raise ValueError(f"Unknown `gradient`: {gradient!r}. Expected one of {GRADIENTS}.")
 
 
 def step_derivative(x, gradient: str = "ste", sharpness: float = 1.0):

@@ -89,8 +89,7 @@ def _blocked_scan(a, b, initial):
     swap = (2, 1, 0, 3)
     batch = ops.shape(a)[0]
     a_steps, b_steps = (
-        ops.unstack(ops.transpose(ops.reshape(x, (batch, -1, block, units)), swap))
-        for x in (a, b)
+        ops.unstack(ops.transpose(ops.reshape(x, (batch, -1, block, units)), swap)) for x in (a, b)
     )
     # Scan within every block at once, step by step.
     cum_a, cum_b = [a_steps[0]], [b_steps[0]]
@@ -127,14 +126,10 @@ def linear_recurrence(a, b, initial):
                 (upstream,) = args
             later_a = _shift(ops.flip(a, axis=1), 1, 0.0)
             g = ops.flip(
-                _blocked_scan(
-                    later_a, ops.flip(upstream, axis=1), ops.zeros_like(initial)
-                ),
+                _blocked_scan(later_a, ops.flip(upstream, axis=1), ops.zeros_like(initial)),
                 axis=1,
             )
-            previous = ops.concatenate(
-                [ops.expand_dims(initial, 1), states[:, :-1]], axis=1
-            )
+            previous = ops.concatenate([ops.expand_dims(initial, 1), states[:, :-1]], axis=1)
             return g * previous, g, a[:, 0] * g[:, 0]
 
         return states, grad

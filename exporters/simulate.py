@@ -1,0 +1,119 @@
+"""Transient simulation of an exported network on one clip, in ngspice.
+
+Each frame's features become input currents (piecewise-linear sources,
+``feature * I_unit``, held for one frame period); the readout currents and
+the memory cells' states are read at the end of every frame.
+"""
+
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from exporters.errors import SimulationError
+from exporters.export import SUPPLIES, CircuitExport
+from exporters.spice import NGSPICE_HINT
+
+
+@dataclass
+class ClipSimulation:
+    logits: np.ndarray  # (frames, classes), in software units
+    states: dict  # memory layer -> (frames, units) bool
+    power: dict  # supply kind -> mean watts over the clip
+    seconds: float  # wall time of the simulation
+
+
+def _ngspice():
+    os.environ.setdefault("NGSPICE_LIBRARY_PATH", "/usr/lib/x86_64-linux-gnu/libngspice.so.0")
+    try:
+        from InSpice.Spice.NgSpice.Shared import NgSpiceShared
+
+        return NgSpiceShared.new_instance()
+    except OSError as error:
+        raise SimulationError(f"cannot load ngspice: {error}; {NGSPICE_HINT}") from error
+
+
+def input_sources(export: CircuitExport, features: np.ndarray, frame: float) -> list[str]:
+    """One PWL current source per feature: each frame's value, with edges of
+    1 % of a frame."""
+    edge = frame / 100
+    lines = []
+    for f, net in enumerate(export.inputs):
+        points = []
+        for k, value in enumerate(features[:, f] * export.unit_current):
+            points += [
+                f"{k * frame + (edge if k else 0):.6g}",
+                f"{value:.6g}",
+                f"{(k + 1) * frame:.6g}",
+                f"{value:.6g}",
+            ]
+        lines.append(f"I_{net} vdd_bias {net} PWL({' '.join(points)})")
+    return lines
+
+
+def simulate_clip(
+    export: CircuitExport,
+    features: np.ndarray,
+    frame: float = 0.01,
+    temperature: float = 27.0,
+) -> ClipSimulation:
+    """Simulate ``features`` (frames, n_features) in [0, 1]; ``frame`` seconds
+    per frame."""
+    frames = len(features)
+    stop = frames * frame
+    deck = export.spice(
+        [
+            *input_sources(export, features, frame),
+            f".options temp={temperature}",
+            f".tran {frame / 20:.6g} {stop:.6g} 0 {frame / 10:.6g}",
+        ]
+    )
+    ng = _ngspice()
+    start = time.perf_counter()
+    try:
+        ng.destroy()
+        ng.load_circuit(deck)
+        ng.run()
+        plot = ng.plot(None, ng.last_plot)
+        vectors = {name.lower(): np.asarray(vector._data).real for name, vector in plot.items()}
+    except Exception as error:
+        said = [line for line in ng.stdout.splitlines() if "rror" in line or "failed" in line]
+        raise SimulationError(
+            f"ngspice failed on this clip: {error}; ngspice said: {' | '.join(said[-5:])}. "
+            "A transient that does not converge often needs a larger unit current "
+            "or a different supply voltage."
+        ) from error
+    seconds = time.perf_counter() - start
+    if "time" not in vectors or vectors["time"][-1] < stop * 0.999:
+        raise SimulationError(
+            "the transient did not reach the end of the clip (non-convergence); "
+            "try a larger unit current or another supply voltage"
+        )
+    t = vectors["time"]
+    sample = (np.arange(frames) + 0.95) * frame
+
+    def at_frames(name):
+        return np.interp(sample, t, vectors[name])
+
+    logits = np.zeros((frames, len(export.probes)))
+    for c, (pos, neg) in enumerate(export.probes):
+        for sign, probe in ((1, pos), (-1, neg)):
+            if probe is not None:
+                logits[:, c] += sign * at_frames(f"{probe}#branch")
+    logits /= export.unit_current
+
+    def state(node):
+        if node is None:  # an omitted cell that never switches on
+            return np.zeros(frames, bool)
+        return at_frames(node.lower()) > export.vdd / 2
+
+    states = {
+        layer: np.stack([state(node) for node in nodes], axis=1)
+        for layer, nodes in export.states.items()
+    }
+    power = {}
+    for kind, supply in SUPPLIES.items():
+        current = -vectors[f"vdd_{supply}#branch"]
+        power[kind] = float(export.vdd * np.trapezoid(current, t) / t[-1])
+    return ClipSimulation(logits, states, power, seconds)
