@@ -1,0 +1,47 @@
+"""Hardware against software for a trained run: export it at transistor level
+(GF180MCU), simulate held-out clips in ngspice, print the verification table.
+
+    python benchmarks/hardware.py RUN_DIR --data-dir DIR [--clips 200] [--workers 2]
+        [--unit-current 3e-10] [--vdd 0.9]
+
+The report also lands in RUN_DIR/verification/ (markdown and JSON).
+"""
+
+import argparse
+import json
+
+from exporters.verify import verify_run, write_report
+
+PAPER = {"clip_agreement": 49 / 50, "avg_power_w": 82.6e-9, "transistors": 768}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir")
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--clips", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--unit-current", type=float, default=3e-10)
+    parser.add_argument("--vdd", type=float, default=0.9)
+    args = parser.parse_args()
+    result = verify_run(
+        args.run_dir,
+        args.data_dir,
+        "testing",
+        args.clips,
+        args.workers,
+        args.unit_current,
+        args.vdd,
+    )
+    out = write_report(result, f"{args.run_dir}/verification")
+    print((out / "verification.md").read_text())
+    print("against the paper (Spectre, 180 nm, 1.8 V):")
+    print(f"  clip agreement {result['clip_agreement']:.3f} (paper {PAPER['clip_agreement']:.2f})")
+    print(f"  average power {1e9 * result['avg_power_w']:.1f} nW (paper 82.6 nW)")
+    print(f"  transistors {result['transistors']} (paper 768)")
+    summary = {k: v for k, v in result.items() if k != "clips"}
+    print(json.dumps(summary, default=float))
+
+
+if __name__ == "__main__":
+    main()
