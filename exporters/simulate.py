@@ -5,7 +5,6 @@ Each frame's features become input currents (piecewise-linear sources,
 the memory cells' states are read at the end of every frame.
 """
 
-import os
 import time
 from dataclasses import dataclass
 
@@ -13,7 +12,7 @@ import numpy as np
 
 from exporters.errors import SimulationError
 from exporters.export import SUPPLIES, CircuitExport
-from exporters.spice import NGSPICE_HINT
+from exporters.spice import ngspice_shared
 
 
 @dataclass
@@ -22,16 +21,6 @@ class ClipSimulation:
     states: dict  # memory layer -> (frames, units) bool
     power: dict  # supply kind -> mean watts over the clip
     seconds: float  # wall time of the simulation
-
-
-def _ngspice():
-    os.environ.setdefault("NGSPICE_LIBRARY_PATH", "/usr/lib/x86_64-linux-gnu/libngspice.so.0")
-    try:
-        from InSpice.Spice.NgSpice.Shared import NgSpiceShared
-
-        return NgSpiceShared.new_instance()
-    except OSError as error:
-        raise SimulationError(f"cannot load ngspice: {error}; {NGSPICE_HINT}") from error
 
 
 def input_sources(export: CircuitExport, features: np.ndarray, frame: float) -> list[str]:
@@ -69,7 +58,7 @@ def simulate_clip(
             f".tran {frame / 20:.6g} {stop:.6g} 0 {frame / 10:.6g}",
         ]
     )
-    ng = _ngspice()
+    ng = ngspice_shared()
     start = time.perf_counter()
     try:
         ng.destroy()

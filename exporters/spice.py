@@ -6,6 +6,7 @@ shared library. That library holds global state: one simulation at a time
 per process (parallel work uses worker processes).
 """
 
+import glob
 import logging
 import os
 import tempfile
@@ -54,11 +55,32 @@ def netlist(sk, circuit, library: Path):
         logging.disable(logging.NOTSET)
 
 
+def use_debian_ngspice() -> None:
+    """Point InSpice at Debian's ``libngspice.so.0`` when the unversioned
+    ``libngspice.so`` link (from ``libngspice0-dev``) is missing."""
+    if "NGSPICE_LIBRARY_PATH" in os.environ:
+        return
+    for folder in glob.glob("/usr/lib/*-linux-gnu"):
+        if not Path(folder, "libngspice.so").exists() and Path(folder, "libngspice.so.0").exists():
+            os.environ["NGSPICE_LIBRARY_PATH"] = str(Path(folder, "libngspice.so.0"))
+
+
+def ngspice_shared():
+    """The process's ngspice shared-library instance (InSpice)."""
+    use_debian_ngspice()
+    try:
+        from InSpice.Spice.NgSpice.Shared import NgSpiceShared
+
+        return NgSpiceShared.new_instance()
+    except OSError as error:
+        raise SimulationError(f"cannot load ngspice: {error}; {NGSPICE_HINT}") from error
+
+
 def simulator(spice_circuit, model_lines: list[str], temperature: float = 27.0):
     """An ngspice-shared simulator of ``spice_circuit`` with the model lines."""
     for line in model_lines:
         spice_circuit.raw_spice += line + "\n"
-    os.environ.setdefault("NGSPICE_LIBRARY_PATH", "/usr/lib/x86_64-linux-gnu/libngspice.so.0")
+    use_debian_ngspice()
     try:
         return spice_circuit.simulator(
             simulator="ngspice-shared", temperature=temperature, nominal_temperature=27
