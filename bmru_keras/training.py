@@ -274,23 +274,26 @@ def load_run(run_dir: str | Path) -> tuple[ExperimentConfig, keras.Model, dict]:
     return config, model, normalization
 
 
-def evaluate_run(run_dir: str | Path, data_dir: str | Path, split: str = "testing") -> dict:
-    """Metrics of a trained run on a dataset folder: its ``testing`` split by
-    the run's split rule, or ``all`` the clips of the task's classes."""
-    config, model, normalization = load_run(run_dir)
+def run_inputs(config, normalization: dict, data_dir, split: str, limit: int | None = None):
+    """The class names, clips and network inputs of a run's ``split``
+    (``testing`` by the run's split rule, or ``all`` the clips of the task's
+    classes) in a dataset folder; the first ``limit`` clips when given."""
     root = Path(data_dir)
     cache = Path(config.data.cache_dir) if config.data.cache_dir else default_cache_dir()
     names, clips = build_clips(
-        root,
-        config.data,
-        config.seed,
-        (split,),
-        balance=None if split != "all" else False,
+        root, config.data, config.seed, (split,), balance=None if split != "all" else False
     )
-    data = load_split(root, clips[split], config.features, cache)
+    data = load_split(root, clips[split][:limit], config.features, cache)
     x = to_network_input(data.features, config.features, normalization["statistics"])
+    return names, data, x
+
+
+def evaluate_run(run_dir: str | Path, data_dir: str | Path, split: str = "testing") -> dict:
+    """Metrics of a trained run on a dataset folder (see :func:`run_inputs`)."""
+    config, model, normalization = load_run(run_dir)
+    names, data, x = run_inputs(config, normalization, data_dir, split)
     logits = model.predict(x, batch_size=256, verbose=0)
     metrics = clip_metrics(logits, data.labels, names, config.model.decision)
     metrics["split"] = split
-    metrics["data_dir"] = str(root)
+    metrics["data_dir"] = str(data_dir)
     return metrics

@@ -14,11 +14,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from bmru_keras.data.pipeline import default_cache_dir, load_split
-from bmru_keras.data.speech_commands import build_clips
 from bmru_keras.evaluation import clip_decisions
-from bmru_keras.features import to_network_input
-from bmru_keras.training import load_run
+from bmru_keras.training import load_run, run_inputs
 from exporters.errors import SimulationError  # noqa: F401  (re-exported for callers)
 from exporters.export import CircuitExport, export_to_circuit
 from exporters.simulate import simulate_clip
@@ -64,17 +61,7 @@ def verify_run(
     """Export a run, simulate ``clips`` clips and compare with Keras."""
     config, model, normalization = load_run(run_dir)
     root = Path(data_dir)
-    cache = Path(config.data.cache_dir) if config.data.cache_dir else default_cache_dir()
-    names, chosen = build_clips(
-        root,
-        config.data,
-        config.seed,
-        (split,),
-        balance=None if split != "all" else False,
-    )
-    selected = chosen[split][:clips]
-    data = load_split(root, selected, config.features, cache)
-    x = to_network_input(data.features, config.features, normalization["statistics"])
+    _, data, x = run_inputs(config, normalization, root, split, clips)
     export = export_to_circuit(model, unit_current=unit_current, vdd=vdd)
     software = model.predict(x, batch_size=256, verbose=0)
     quantized = quantized_model(model, export).predict(x, batch_size=256, verbose=0)
