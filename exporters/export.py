@@ -307,7 +307,8 @@ class Builder:
             out.append(tuple(pair))
         return out
 
-    def memory(self, name, signal, kernel, bias, beta_low, beta_high, alpha):
+    def memory(self, name, signal, kernel, bias, currents):
+        """FQ-BMRU units; ``currents``: their :class:`CellCurrents`."""
         self.quantized[name] = [self.quantize(kernel), self.quantize(bias)]
         block = self.block(name, "memory", "cell")
         sums = self._sums(block, name, signal, kernel, bias)
@@ -331,25 +332,17 @@ class Builder:
             if neg is not None:
                 n_node = p_to_n(block, neg[0], block.net("cn"), self.models)
                 block.mos("n", v0, n_node, "gnd", self.models)
-            biases = {}
-            for key, amperes in (
-                ("th", beta_high[u] * self.unit_current),
-                ("wd", (beta_high[u] - beta_low[u]) * self.unit_current),
-                ("gn", alpha[u] * self.unit_current),
+            for key, label, amperes in (
+                ("th", "I_thresh", currents[u].i_thresh),
+                ("wd", "I_width", currents[u].i_width),
+                ("gn", "I_gain", currents[u].i_gain),
             ):
                 net = self.port(block, f"{key}_{name}_{u}")
                 block.mos("n", net, net, "gnd", self.models)
                 self.sources.append((f"IB_{key}_{name}_{u}", net, float(amperes)))
-                biases[key] = float(amperes)
-            self.bias_table.append(
-                {"block": name, "unit": u, "name": "I_thresh", "amperes": biases["th"]}
-            )
-            self.bias_table.append(
-                {"block": name, "unit": u, "name": "I_width", "amperes": biases["wd"]}
-            )
-            self.bias_table.append(
-                {"block": name, "unit": u, "name": "I_gain", "amperes": biases["gn"]}
-            )
+                self.bias_table.append(
+                    {"block": name, "unit": u, "name": label, "amperes": float(amperes)}
+                )
             cell_out = block.net("co")
             block.instance(
                 f"X{u} {pos[0]} {v0} th_{name}_{u} wd_{name}_{u} gn_{name}_{u} {cell_out} "

@@ -3,6 +3,7 @@
 import numpy as np
 
 from bmru_keras.layers import FQBMRU
+from exporters.mapping import fqbmru_cell_currents
 from exporters.registry import register_handler
 
 
@@ -20,7 +21,5 @@ def fqbmru(builder, layer, inputs):
         signal,
         kernel,
         bias,
-        np.asarray(layer.beta_low, float),
-        np.asarray(layer.beta_high, float),
-        np.asarray(layer.alpha, float),
+        fqbmru_cell_currents(layer, builder.unit_current),
     )
