@@ -1,10 +1,13 @@
 """Hardware against software for a trained run: export it at transistor level
 (GF180MCU), simulate held-out clips in ngspice, print the verification table.
 
-    python benchmarks/hardware.py RUN_DIR --data-dir DIR [--clips 200] [--workers 2]
-        [--unit-current 3e-10] [--vdd 0.9]
+    python benchmarks/hardware.py RUN_DIR --data-dir DIR [--clips 250] [--workers 2]
+        [--split heldout] [--unit-current 3e-10] [--vdd 0.9] [--restart]
 
-The report also lands in RUN_DIR/verification/ (markdown and JSON).
+The clips are the held-out speakers' (validation and test splits: the model
+never trained on them; the validation clips chose its checkpoint). The report
+lands in RUN_DIR/verification_benchmark/ (markdown, JSON, and clips.jsonl,
+written clip by clip: an interrupted benchmark resumes where it stopped).
 """
 
 import argparse
@@ -19,21 +22,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir")
     parser.add_argument("--data-dir", required=True)
-    parser.add_argument("--clips", type=int, default=200)
+    parser.add_argument("--clips", type=int, default=250)
+    parser.add_argument("--split", default="heldout")
+    parser.add_argument("--restart", action="store_true")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--unit-current", type=float, default=3e-10)
     parser.add_argument("--vdd", type=float, default=0.9)
     args = parser.parse_args()
+    out = f"{args.run_dir}/verification_benchmark"
     result = verify_run(
         args.run_dir,
         args.data_dir,
-        "testing",
+        args.split,
         args.clips,
         args.workers,
         args.unit_current,
         args.vdd,
+        out=out,
+        restart=args.restart,
     )
-    out = write_report(result, f"{args.run_dir}/verification")
+    out = write_report(result, out)
     print((out / "verification.md").read_text())
     print("against the paper (Spectre, 180 nm, 1.8 V):")
     print(f"  clip agreement {result['clip_agreement']:.3f} (paper {PAPER['clip_agreement']:.2f})")

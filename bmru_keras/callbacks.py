@@ -1,6 +1,7 @@
 """Training callbacks."""
 
 import keras
+import numpy as np
 
 from bmru_keras.layers.bistable import BistableCell
 
@@ -71,3 +72,38 @@ class EpsilonAnnealing(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             logs["epsilon"] = self.value
+
+
+class ParameterNoise(keras.callbacks.Callback):
+    """Hardware-aware training: each batch's gradient is taken at parameters
+    scaled by ``1 + N(0, fraction / 3)`` (device mismatch, as in
+    :mod:`bmru_keras.robustness`), and the optimizer's step is applied to the
+    clean parameters:
+
+        w_noisy = w * (1 + eps),  w <- w + (step(w_noisy) - w_noisy).
+
+    Evaluation and the saved model use the clean parameters.
+    """
+
+    def __init__(self, fraction: float, seed: int = 0):
+        super().__init__()
+        if not 0 < fraction < 1:
+            raise ValueError(f"`fraction` must be in (0, 1); got {fraction}")
+        self.fraction = fraction
+        self.rng = np.random.default_rng(seed)
+        self._clean = self._noisy = None
+
+    def on_train_batch_begin(self, batch, logs=None):
+        variables = self.model.trainable_weights
+        self._clean = [np.asarray(v) for v in variables]
+        self._noisy = [
+            w * (1 + self.rng.normal(0.0, self.fraction / 3, w.shape)) for w in self._clean
+        ]
+        for variable, value in zip(variables, self._noisy, strict=True):
+            variable.assign(value)
+
+    def on_train_batch_end(self, batch, logs=None):
+        for variable, clean, noisy in zip(
+            self.model.trainable_weights, self._clean, self._noisy, strict=True
+        ):
+            variable.assign(clean + (np.asarray(variable) - noisy))

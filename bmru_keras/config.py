@@ -98,6 +98,9 @@ class TrainConfig:
     lr_schedule: str = "cosine"  # cosine | constant
     epsilon: EpsilonConfig | None = field(default_factory=EpsilonConfig)
     early_stopping_patience: int | None = 30
+    # Hardware-aware training: gradients at parameters scaled by 1 + N(0, p/3)
+    # (bmru_keras.callbacks.ParameterNoise); 0 disables it.
+    parameter_noise: float = 0.0
     tensorboard: bool = True
     verbose: int = 2
 
@@ -121,6 +124,7 @@ CHOICES = {
     "model.decision": ("majority", "mean"),
     "train.lr_schedule": ("cosine", "constant"),
 }
+RANGES = {"train.parameter_noise": (0.0, 1.0)}  # [low, high)
 
 
 def _check_type(value, annotation, key: str, source: str):
@@ -174,6 +178,8 @@ def _build(cls, values: dict, prefix: str, source: str):
         kwargs[name] = _check_type(value, hints[name], key, source)
         if key in CHOICES and kwargs[name] not in CHOICES[key]:
             raise ConfigError(f"{source}: `{key}` must be one of {CHOICES[key]}, got {value!r}")
+        if key in RANGES and not RANGES[key][0] <= kwargs[name] < RANGES[key][1]:
+            raise ConfigError(f"{source}: `{key}` must be in [{RANGES[key][0]}, {RANGES[key][1]})")
     return cls(**kwargs)
 
 

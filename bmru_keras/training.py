@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import yaml
 
-from bmru_keras.callbacks import EpsilonAnnealing, relaxable_cells
+from bmru_keras.callbacks import EpsilonAnnealing, ParameterNoise, relaxable_cells
 from bmru_keras.config import ExperimentConfig, config_from_dict, config_to_dict
 from bmru_keras.data.pipeline import (
     AugmentedTrainingData,
@@ -165,6 +165,8 @@ def run_experiment(config: ExperimentConfig, out_dir: str | Path) -> dict:
             0, EpsilonAnnealing(epsilon.hold_steps, epsilon.decay_steps, epsilon.start)
         )
         anneal_epochs = -(-(epsilon.hold_steps + epsilon.decay_steps) // steps_per_epoch)
+    if config.train.parameter_noise:
+        callbacks.insert(0, ParameterNoise(config.train.parameter_noise, config.seed))
     if config.train.early_stopping_patience is not None:
         callbacks.append(
             keras.callbacks.EarlyStopping(
@@ -275,15 +277,19 @@ def load_run(run_dir: str | Path) -> tuple[ExperimentConfig, keras.Model, dict]:
 
 
 def run_inputs(config, normalization: dict, data_dir, split: str, limit: int | None = None):
-    """The class names, clips and network inputs of a run's ``split``
-    (``testing`` by the run's split rule, or ``all`` the clips of the task's
-    classes) in a dataset folder; the first ``limit`` clips when given."""
+    """The class names, clips and network inputs of a run's ``split`` in a
+    dataset folder: ``testing`` or ``validation`` by the run's split rule,
+    ``heldout`` (validation then testing: every clip of speakers the model
+    was not trained on), or ``all`` (every clip of the task's classes); the
+    first ``limit`` clips when given."""
     root = Path(data_dir)
     cache = Path(config.data.cache_dir) if config.data.cache_dir else default_cache_dir()
+    parts = ("validation", "testing") if split == "heldout" else (split,)
     names, clips = build_clips(
-        root, config.data, config.seed, (split,), balance=None if split != "all" else False
+        root, config.data, config.seed, parts, balance=None if split != "all" else False
     )
-    data = load_split(root, clips[split][:limit], config.features, cache)
+    chosen = [clip for part in parts for clip in clips[part]]
+    data = load_split(root, chosen[:limit], config.features, cache)
     x = to_network_input(data.features, config.features, normalization["statistics"])
     return names, data, x
 

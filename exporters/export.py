@@ -33,7 +33,7 @@ class CircuitExport:
 
     netlist: str  # the top level (SKiDL), without input sources
     library: str  # the .subckt definitions
-    models: ProcessModels
+    models: ProcessModels | None  # None at the behavioral level
     vdd: float
     unit_current: float
     inputs: list[str]  # input n-nodes, one per feature
@@ -43,6 +43,7 @@ class CircuitExport:
     weights: list[dict]
     transistors: dict[str, int]
     quantized_weights: dict[str, list[np.ndarray]] = field(repr=False)
+    level: str = "transistor"
 
     @property
     def transistor_count(self) -> int:
@@ -54,7 +55,7 @@ class CircuitExport:
         return "\n".join(
             [
                 "* bmru-keras export",
-                *self.models.spice_lines(),
+                *(self.models.spice_lines() if self.models else []),
                 self.library,
                 *body[1:],
                 *extra_lines,
@@ -81,6 +82,13 @@ class CircuitExport:
         return out
 
     def readme(self) -> str:
+        if self.models is None:
+            devices = "Ideal current-mode elements (level 'behavioral'): no devices."
+        else:
+            devices = (
+                f"Devices: `{self.models.nmos}` / `{self.models.pmos}`, unit size "
+                f"{self.models.width * 1e6:g} um / {self.models.length * 1e6:g} um."
+            )
         counts = "\n".join(f"| {k} | {v} |" for k, v in self.transistors.items())
         return f"""# Exported FQ-BMRU network
 
@@ -92,8 +100,7 @@ class CircuitExport:
   `weights.json`: each mirror's requested and realized ratio and width.
 - Supplies: `vdd_cell` (memory cells), `vdd_ff` (feed-forward blocks),
   `vdd_bias` (bias references and inputs, not part of the power budget),
-  all {self.vdd} V. Devices: `{self.models.nmos}` / `{self.models.pmos}`,
-  unit size {self.models.width * 1e6:g} um / {self.models.length * 1e6:g} um.
+  all {self.vdd} V. {devices}
 - Readout: the current through each `VP_*` source (positive part) minus its
   `VN_*` partner is the class logit x {self.unit_current:g} A.
 
@@ -174,9 +181,7 @@ class Builder:
 
     def _record(self, layer: str, terms, mirrors):
         for (_, ratio), mirror in zip(terms, mirrors, strict=True):
-            realized = (
-                0.0 if mirror is None else mirror.realized(self.models.width, self.models.length)
-            )
+            realized = 0.0 if mirror is None else self._realized(mirror)
             self.weights.append(
                 {
                     "layer": layer,
@@ -189,16 +194,15 @@ class Builder:
                 }
             )
 
+    def _realized(self, mirror) -> float:
+        return mirror.realized(self.sizing.unit_width, self.sizing.unit_length)
+
     def quantize(self, values: np.ndarray) -> np.ndarray:
         """The values the mirrors realize (sign kept)."""
         out = np.zeros_like(values)
         for index, value in np.ndenumerate(values):
             mirror = self.sizing.mirror(value) if value != 0 else None
-            out[index] = (
-                0.0
-                if mirror is None
-                else np.sign(value) * mirror.realized(self.models.width, self.models.length)
-            )
+            out[index] = 0.0 if mirror is None else np.sign(value) * self._realized(mirror)
         return out
 
     def _sums(self, block: Block, name: str, signal, kernel, bias, probe_source=None):
@@ -397,13 +401,27 @@ def export_to_circuit(
     sizing: Sizing | None = None,
 ) -> CircuitExport:
     """Export a trained model (the KWS topology: Dense, ReLU, FQBMRU, Add) to
-    a transistor-level circuit. See ``docs/circuits.md`` for the mapping."""
-    if level != "transistor":
-        raise ExportError(f"level={level!r} is not available yet; use level='transistor'")
+    a circuit. See ``docs/circuits.md`` for the mapping.
+
+    Args:
+        unit_current: amperes per software unit.
+        vdd: the supply voltage.
+        level: ``"transistor"`` (MOSFETs of ``models``, by default the open
+            GF180MCU 180 nm models) or ``"behavioral"`` (ideal current-mode
+            elements, :mod:`exporters.behavioral`; no power, fast).
+        models: the process models at transistor level.
+        sizing: the realizable mirror devices (both levels use its ratios).
+    """
+    if level not in ("transistor", "behavioral"):
+        raise ExportError(f"level={level!r}: choose 'transistor' or 'behavioral'")
     if not 1e-13 <= unit_current <= 1e-7:
         raise ExportError(
             f"unit_current={unit_current:g} A is outside 0.1 pA - 100 nA (subthreshold)"
         )
+    if level == "behavioral":
+        if models is not None:
+            raise ExportError("level='behavioral' has ideal elements: it takes no models")
+        return _behavioral(model, unit_current, vdd, sizing or Sizing(4e-6, 8e-6))
     models = models or gf180mcu()
     builder = Builder(model, models, unit_current, sizing or Sizing(models.width, models.length))
     _walk(model, builder)
@@ -459,4 +477,26 @@ def export_to_circuit(
         weights=builder.weights,
         transistors=counts,
         quantized_weights=builder.quantized,
+    )
+
+
+def _behavioral(model, unit_current: float, vdd: float, sizing: Sizing) -> CircuitExport:
+    from exporters.behavioral import BehavioralBuilder, cell_subcircuit  # it builds on Builder
+
+    builder = BehavioralBuilder(model, unit_current, sizing, vdd)
+    _walk(model, builder)
+    return CircuitExport(
+        netlist=builder.netlist(),
+        library=cell_subcircuit(tau=1e-4, sharpness=1e-3) + "\n",
+        models=None,
+        vdd=vdd,
+        unit_current=unit_current,
+        inputs=builder.input_nets,
+        probes=builder.probes,
+        states=builder.states,
+        bias_table=builder.bias_table,
+        weights=builder.weights,
+        transistors={},
+        quantized_weights=builder.quantized,
+        level="behavioral",
     )

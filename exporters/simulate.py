@@ -5,6 +5,7 @@ Each frame's features become input currents (piecewise-linear sources,
 the memory cells' states are read at the end of every frame.
 """
 
+import threading
 import time
 from dataclasses import dataclass
 
@@ -19,7 +20,7 @@ from exporters.spice import ngspice_shared
 class ClipSimulation:
     logits: np.ndarray  # (frames, classes), in software units
     states: dict  # memory layer -> (frames, units) bool
-    power: dict  # supply kind -> mean watts over the clip
+    power: dict  # supply kind -> mean watts over the clip ({} at behavioral level)
     seconds: float  # wall time of the simulation
 
 
@@ -58,6 +59,17 @@ def simulate_clip(
             f".tran {frame / 20:.6g} {stop:.6g} 0 {frame / 10:.6g}",
         ]
     )
+    with _NGSPICE:
+        return _simulate(export, deck, frames, frame)
+
+
+# One ngspice per process: a Dask worker running several threads must not
+# enter it twice.
+_NGSPICE = threading.Lock()
+
+
+def _simulate(export: CircuitExport, deck: str, frames: int, frame: float) -> ClipSimulation:
+    stop = frames * frame
     ng = ngspice_shared()
     start = time.perf_counter()
     try:
@@ -102,7 +114,7 @@ def simulate_clip(
         for layer, nodes in export.states.items()
     }
     power = {}
-    for kind, supply in SUPPLIES.items():
+    for kind, supply in SUPPLIES.items() if export.models is not None else ():
         current = -vectors[f"vdd_{supply}#branch"]
         power[kind] = float(export.vdd * np.trapezoid(current, t) / t[-1])
     return ClipSimulation(logits, states, power, seconds)

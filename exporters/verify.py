@@ -2,22 +2,23 @@
 
 Each clip is one ngspice transient in a worker process (the ngspice library
 holds global state: one simulation at a time per process). A clip that fails
-is reported with its error; the others keep their results.
+is reported with its error; the others keep their results, which are written
+as they arrive (``clips.jsonl``) so that an interrupted run resumes.
 """
 
 import json
-import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import keras
 import numpy as np
 
 from bmru_keras.evaluation import clip_decisions
+from bmru_keras.parallel import map_unordered
 from bmru_keras.training import load_run, run_inputs
-from exporters.errors import SimulationError  # noqa: F401  (re-exported for callers)
+from exporters.errors import SimulationError
 from exporters.export import CircuitExport, export_to_circuit
+from exporters.pdk import ProcessModels
 from exporters.simulate import simulate_clip
 
 
@@ -35,9 +36,9 @@ def quantized_model(model: keras.Model, export: CircuitExport) -> keras.Model:
 
 
 def _simulate(job):
-    export, index, features, frame = job
+    export, index, features, frame, temperature = job
     try:
-        sim = simulate_clip(export, features, frame)
+        sim = simulate_clip(export, features, frame, temperature)
     except Exception as error:  # reported per clip, the others go on
         return index, {"error": f"{type(error).__name__}: {error}"}
     return index, {
@@ -46,6 +47,31 @@ def _simulate(job):
         "power": sim.power,
         "seconds": sim.seconds,
     }
+
+
+def _open_log(path: Path, settings: dict, restart: bool) -> dict[str, dict]:
+    """The rows already in ``path`` (a JSON-lines log whose first line is the
+    settings) when they were made with ``settings``; a fresh log otherwise."""
+    settings = json.loads(json.dumps(settings))  # as read back: tuples become lists
+    if path.exists() and not restart:
+        lines = path.read_text().splitlines()
+        header = json.loads(lines[0]) if lines else {}
+        if header.get("settings") != settings:
+            raise SimulationError(
+                f"{path} holds results of other settings ({header.get('settings')}); "
+                "pass restart=True (--restart) to discard them, or another output folder"
+            )
+        rows = {}
+        for line in lines[1:]:
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:  # a line cut by an interruption
+                continue
+            rows[row["clip"]] = row
+        return rows
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"settings": settings}) + "\n")
+    return {}
 
 
 def verify_run(
@@ -57,69 +83,128 @@ def verify_run(
     unit_current: float = 3e-10,
     vdd: float = 0.9,
     frame: float = 0.01,
+    level: str = "transistor",
+    models: ProcessModels | None = None,
+    temperature: float = 27.0,
+    out: str | Path | None = None,
+    restart: bool = False,
+    scheduler=None,
 ) -> dict:
-    """Export a run, simulate ``clips`` clips and compare with Keras."""
+    """Export a run, simulate ``clips`` clips of ``split`` and compare with Keras.
+
+    Each clip's row is appended to ``out/clips.jsonl`` as soon as it is
+    simulated (``out`` defaults to ``RUN_DIR/verification``); a second call
+    with the same settings simulates only the clips not yet there, so an
+    interrupted verification resumes. ``scheduler``: a Dask address or
+    client (see :func:`bmru_keras.parallel.map_unordered`).
+    """
     config, model, normalization = load_run(run_dir)
     root = Path(data_dir)
     _, data, x = run_inputs(config, normalization, root, split, clips)
-    export = export_to_circuit(model, unit_current=unit_current, vdd=vdd)
+    export = export_to_circuit(
+        model, unit_current=unit_current, vdd=vdd, level=level, models=models
+    )
     software = model.predict(x, batch_size=256, verbose=0)
     quantized = quantized_model(model, export).predict(x, batch_size=256, verbose=0)
-    memories = [name for name in export.states]
+    memories = list(export.states)
     probe = keras.Model(model.inputs, [model.get_layer(n).output for n in memories])
     sw_states = probe.predict(x, verbose=0)
     sw_states = sw_states if isinstance(sw_states, list) else [sw_states]
-    jobs = [(export, i, x[i], frame) for i in range(len(x))]
-    start = time.perf_counter()
-    if workers > 1:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            results = dict(pool.map(_simulate, jobs))
-    else:
-        results = dict(map(_simulate, jobs))
-    wall = time.perf_counter() - start
     rule = config.model.decision
-    rows = []
-    for i, clip in enumerate(data.clips):
-        result = results[i]
-        row = {"clip": clip.path, "label": int(data.labels[i])}
-        row["sw_decision"] = int(clip_decisions(software[i : i + 1], rule)[0])
-        row["sw_quantized_decision"] = int(clip_decisions(quantized[i : i + 1], rule)[0])
-        if "error" in result:
-            row["error"] = result["error"]
-            rows.append(row)
-            continue
-        hw = result["logits"]
-        row["hw_decision"] = int(clip_decisions(hw[None], rule)[0])
-        row["frame_agreement"] = float(np.mean(hw.argmax(1) == software[i].argmax(1)))
-        row["state_agreement"] = float(
-            np.mean(
-                [
-                    np.mean((sw_states[k][i] > 0) == result["states"][name])
-                    for k, name in enumerate(memories)
-                ]
-            )
+    settings = {
+        "level": level,
+        "unit_current_a": unit_current,
+        "vdd_v": vdd,
+        "frame_s": frame,
+        "temperature_c": temperature,
+        "models": None
+        if export.models is None
+        else [str(export.models.library), export.models.corner],
+        "model_file_mtime": (Path(run_dir) / "model.keras").stat().st_mtime,
+    }
+    out = Path(out) if out is not None else Path(run_dir) / "verification"
+    log = out / "clips.jsonl"
+    done = _open_log(log, settings, restart)
+    jobs = [
+        (export, i, x[i], frame, temperature)
+        for i, clip in enumerate(data.clips)
+        if clip.path not in done or "error" in done[clip.path]  # failed clips are retried
+    ]
+    start = time.perf_counter()
+    with open(log, "a") as file:
+        for i, result in map_unordered(_simulate, jobs, workers, scheduler):
+            row = _row(data, i, result, software, quantized, sw_states, memories, rule)
+            file.write(json.dumps(row, default=float) + "\n")
+            file.flush()
+            done[row["clip"]] = row
+    wall = time.perf_counter() - start
+    rows = [done[clip.path] for clip in data.clips]
+    result = summarize(rows, x.shape[1] * frame)
+    result.update(
+        {
+            "run_dir": str(run_dir),
+            "data_dir": str(root),
+            "split": split,
+            **settings,
+            "transistors": export.transistor_count or None,
+            "transistors_by_block": export.transistors,
+            "wall_seconds": wall,
+            "workers": workers,
+            "max_weight_error": max(abs(w["relative_error"]) for w in export.weights),
+            "clips": rows,
+        }
+    )
+    return result
+
+
+def _row(data, i, result, software, quantized, sw_states, memories, rule) -> dict:
+    clip = data.clips[i]
+    row = {"clip": clip.path, "label": int(data.labels[i])}
+    row["sw_decision"] = int(clip_decisions(software[i : i + 1], rule)[0])
+    row["sw_quantized_decision"] = int(clip_decisions(quantized[i : i + 1], rule)[0])
+    if "error" in result:
+        row["error"] = result["error"]
+        return row
+    hw = result["logits"]
+    row["hw_decision"] = int(clip_decisions(hw[None], rule)[0])
+    row["frame_agreement"] = float(np.mean(hw.argmax(1) == software[i].argmax(1)))
+    # The share of frames voting for the software's decision, in each.
+    row["sw_vote"] = float(np.mean(software[i].argmax(1) == row["sw_decision"]))
+    row["hw_vote"] = float(np.mean(hw.argmax(1) == row["sw_decision"]))
+    row["state_agreement"] = float(
+        np.mean(
+            [
+                np.mean((sw_states[k][i] > 0) == result["states"][name])
+                for k, name in enumerate(memories)
+            ]
         )
-        row["power_w"] = result["power"]
-        row["seconds"] = result["seconds"]
-        rows.append(row)
+    )
+    row["power_w"] = result["power"]
+    row["seconds"] = result["seconds"]
+    return row
+
+
+def summarize(rows: list[dict], duration: float) -> dict:
+    """Agreements, accuracies and power over clip rows of :func:`verify_run`."""
     done = [r for r in rows if "error" not in r]
-    duration = x.shape[1] * frame
 
     def mean(key):
         return float(np.mean([r[key] for r in done])) if done else None
 
+    powered = [r for r in done if r["power_w"]]
     power = (
-        {k: float(np.mean([r["power_w"][k] for r in done])) for k in ("cell", "ff")} if done else {}
+        {k: float(np.mean([r["power_w"][k] for r in powered])) for k in ("cell", "ff")}
+        if powered
+        else {}
     )
-    total_power = sum(power.values()) if done else None
+    total_power = sum(power.values()) if power else None
     return {
-        "run_dir": str(run_dir),
-        "data_dir": str(root),
-        "split": split,
         "n_clips": len(rows),
         "n_failed": len(rows) - len(done),
         "clip_agreement": mean_of(done, lambda r: r["hw_decision"] == r["sw_decision"]),
+        "clip_agreement_realized_weights": mean_of(
+            done, lambda r: r["hw_decision"] == r["sw_quantized_decision"]
+        ),
         "frame_agreement": mean("frame_agreement"),
         "state_agreement": mean("state_agreement"),
         "hw_clip_accuracy": mean_of(done, lambda r: r["hw_decision"] == r["label"]),
@@ -131,15 +216,7 @@ def verify_run(
         "avg_power_cells_w": power.get("cell"),
         "avg_power_feedforward_w": power.get("ff"),
         "energy_per_inference_j": None if total_power is None else total_power * duration,
-        "transistors": export.transistor_count,
-        "transistors_by_block": export.transistors,
-        "unit_current_a": unit_current,
-        "vdd_v": vdd,
         "sim_seconds_per_clip": mean("seconds"),
-        "wall_seconds": wall,
-        "workers": workers,
-        "max_weight_error": max(abs(w["relative_error"]) for w in export.weights),
-        "clips": rows,
     }
 
 
@@ -164,12 +241,16 @@ def write_report(result: dict, directory: str | Path) -> Path:
         f"# Verification of {result['run_dir']}",
         "",
         f"{result['n_clips']} clips of `{result['split']}` in {result['data_dir']}; "
-        f"{result['n_failed']} failed. Unit current {result['unit_current_a']:g} A, "
-        f"supply {result['vdd_v']} V, {result['transistors']} transistors.",
+        f"{result['n_failed']} failed. Level {result['level']}, unit current "
+        f"{result['unit_current_a']:g} A, supply {result['vdd_v']} V, "
+        f"{result['temperature_c']:g} C, models {result['models'] or 'ideal elements'}, "
+        f"{result['transistors'] or 'no'} transistors.",
         "",
         "| figure | value |",
         "|---|---|",
         f"| clip decisions, hardware = software | {pct(result['clip_agreement'])} |",
+        "| clip decisions, hardware = software with realized weights | "
+        f"{pct(result['clip_agreement_realized_weights'])} |",
         f"| frame decisions, hardware = software | {pct(result['frame_agreement'])} |",
         f"| memory-cell states, hardware = software | {pct(result['state_agreement'])} |",
         f"| clip accuracy, hardware | {pct(result['hw_clip_accuracy'])} |",
@@ -182,7 +263,43 @@ def write_report(result: dict, directory: str | Path) -> Path:
         f"| simulation time per clip | {result['sim_seconds_per_clip'] or 0:.1f} s |",
         "",
     ]
+    if plot_clips(result["clips"], out / "clips.png"):
+        lines += ["![per clip](clips.png)", ""]
     if failed:
         lines += ["Failed clips:", ""] + [f"- {r['clip']}: {r['error']}" for r in failed]
     (out / "verification.md").write_text("\n".join(lines) + "\n")
     return out
+
+
+def plot_clips(rows: list[dict], path: Path) -> bool:
+    """Per clip: the share of frames voting for the software decision in
+    hardware against software (disagreements in red), and the power."""
+    rows = [r for r in rows if "hw_vote" in r]
+    if not rows:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (votes, power) = plt.subplots(1, 2, figsize=(10, 4))
+    agree = np.array([r["hw_decision"] == r["sw_decision"] for r in rows])
+    sw, hw = (np.array([r[k] for r in rows]) for k in ("sw_vote", "hw_vote"))
+    votes.scatter(sw[agree], hw[agree], s=10, label="same decision")
+    votes.scatter(sw[~agree], hw[~agree], s=20, c="red", label="different decision")
+    votes.plot([0, 1], [0, 1], "k:", linewidth=0.8)
+    votes.set(
+        xlabel="software: share of frames for its decision",
+        ylabel="hardware: share of frames for that decision",
+    )
+    votes.legend()
+    watts = [sum(r["power_w"].values()) - r["power_w"].get("bias", 0) for r in rows if r["power_w"]]
+    if watts:
+        power.hist(1e9 * np.array(watts), bins=30)
+        power.set(xlabel="power per clip (nW, cells + feed-forward)", ylabel="clips")
+    else:
+        power.set_axis_off()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return True

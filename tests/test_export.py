@@ -123,26 +123,6 @@ def test_ngspice_transient_decides_as_keras(tiny_model, tiny_export):
         assert 0 < sim.power["cell"] < 20e-9 and 0 < sim.power["ff"] < 100e-9
 
 
-TINY_RUN = """
-name: tiny
-data:
-  split: {method: speaker_hash, salt: sample36, validation: 0.2, test: 0.2}
-augment: {enabled: false}
-model: {units: 2, layers: 1}
-train: {epochs: 2, batch_size: 16, epsilon: null, tensorboard: false, verbose: 0}
-"""
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    from bmru_keras.cli import main
-
-    folder = tmp_path_factory.mktemp("run")
-    (folder / "tiny.yaml").write_text(TINY_RUN)
-    assert main(["run", str(folder / "tiny.yaml"), "--out", str(folder / "run")]) == 0
-    return folder / "run"
-
-
 def test_export_and_verify_commands(tiny_run, tmp_path, capsys, monkeypatch):
     import json
 
@@ -155,25 +135,65 @@ def test_export_and_verify_commands(tiny_run, tmp_path, capsys, monkeypatch):
     real = verify.simulate_clip
     calls = []
 
-    def flaky(export, features, frame):
+    def flaky(export, features, frame, temperature):
         calls.append(1)
         if len(calls) == 1:
             raise verify.SimulationError("timestep too small")
-        return real(export, features, frame)
+        return real(export, features, frame, temperature)
 
     monkeypatch.setattr(verify, "simulate_clip", flaky)
     capsys.readouterr()
     sample = str(sample_dir())
-    assert main(["verify", str(tiny_run), "--data-dir", sample, "--clips", "2", "--json"]) == 0
+    command = ["verify", str(tiny_run), "--data-dir", sample, "--json", "--clips"]
+    assert main([*command, "2"]) == 0
     result = json.loads(capsys.readouterr().out)
     for key in ("clip_agreement", "hw_clip_accuracy", "sw_clip_accuracy", "avg_power_w",
                 "transistors", "n_clips", "energy_per_inference_j"):  # fmt: skip
         assert key in result, key
-    report = (tiny_run / "verification" / "verification.md").read_text()
+    folder = tiny_run / "verification_transistor"
+    report = (folder / "verification.md").read_text()
     assert result["n_clips"] == 2 and result["n_failed"] == 1, report
     assert result["transistors"] > 100 and result["avg_power_w"] > 0
-    report = (tiny_run / "verification" / "verification.md").read_text()
-    assert "timestep too small" in report
+    assert "timestep too small" in report and (folder / "clips.png").is_file()
+    # Resumed: the failed clip is retried, the good one kept, one clip added.
+    assert main([*command, "3"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert len(calls) == 4 and result["n_clips"] == 3 and result["n_failed"] == 0
+    assert len((folder / "clips.jsonl").read_text().splitlines()) == 1 + 2 + 2
+    # Other settings do not mix with these results.
+    assert main([*command, "3", "--vdd", "1.0"]) == 2
+    assert "other settings" in capsys.readouterr().err
+
+
+def test_behavioral_level_decides_as_the_realized_weights(tiny_model):
+    from exporters.verify import quantized_model
+
+    export = export_to_circuit(tiny_model, unit_current=UNIT, vdd=0.9, level="behavioral")
+    assert export.transistors == {} and export.models is None
+    assert len(re.findall(r"^X\S+ .* fqbmru_ideal ", export.netlist, re.M)) == 2
+    weights = sum(np.count_nonzero(k) for k, _ in export.quantized_weights.values())
+    assert len(re.findall(r"^G_(?!skip)", export.netlist, re.M)) == weights
+    names, clips = build_clips(sample_dir(), DataConfig(), seed=0, splits=("all",))
+    data = load_split(sample_dir(), clips["all"][:6], FeatureConfig(), None)
+    x = to_network_input(data.features, FeatureConfig())
+    realized = quantized_model(tiny_model, export).predict(x, verbose=0)
+    probe = keras.Model(tiny_model.inputs, tiny_model.get_layer("memory_0").output)
+    states = probe.predict(x, verbose=0) > 0
+    for i in range(len(x)):
+        sim = simulate_clip(export, x[i])
+        assert clip_decisions(sim.logits[None])[0] == clip_decisions(realized[i : i + 1])[0]
+        assert np.mean(sim.logits.argmax(1) == realized[i].argmax(1)) > 0.95
+        assert np.mean(sim.states["memory_0"] == states[i]) > 0.95
+        assert sim.power == {} and sim.seconds < 5
+
+
+def test_level_and_models_are_checked(tiny_model):
+    from exporters.pdk import gf180mcu
+
+    with pytest.raises(ExportError, match="choose 'transistor' or 'behavioral'"):
+        export_to_circuit(tiny_model, level="spice")
+    with pytest.raises(ExportError, match="takes no models"):
+        export_to_circuit(tiny_model, level="behavioral", models=gf180mcu())
 
 
 def test_verify_without_a_model_names_the_folder(tmp_path, capsys):

@@ -1,0 +1,281 @@
+"""Circuit robustness in ngspice: Monte Carlo mismatch and PVT corners.
+
+Both simulate the exported run on real clips many times (one transient per
+clip and variant, on local workers or a Dask cluster) and compare each clip
+decision with the software's. Every result is appended to a JSON-lines log
+in the report folder as it arrives; a second call with the same settings
+simulates only what is missing.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from bmru_keras.evaluation import clip_decisions
+from bmru_keras.parallel import map_unordered
+from exporters.errors import SimulationError
+from exporters.export import export_to_circuit
+from exporters.mismatch import mismatched
+from exporters.pdk import GF180_CORNERS, gf180mcu
+from exporters.simulate import simulate_clip
+
+TEMPERATURES = (-40.0, 27.0, 85.0)
+SUPPLY_SCALES = (0.9, 1.0, 1.1)
+
+
+def _decide(job: tuple) -> tuple:
+    key, export, features, frame, temperature, rule = job
+    try:
+        sim = simulate_clip(export, features, frame, temperature)
+    except Exception as error:  # reported per job, the others go on
+        return key, {"error": f"{type(error).__name__}: {error}"}
+    power = sum(v for k, v in sim.power.items() if k != "bias")
+    return key, {"decision": int(clip_decisions(sim.logits[None], rule)[0]), "power_w": power}
+
+
+def run_logged(path: Path, settings: dict, jobs: list[tuple], workers: int, scheduler) -> dict:
+    """Run ``_decide`` jobs (their first element a string key), appending each
+    result to ``path``; results already there for the same settings are
+    reused (failed ones are retried)."""
+    results = {}
+    settings = json.loads(json.dumps(settings))  # as read back: tuples become lists
+    if path.exists():
+        lines = path.read_text().splitlines()
+        if not lines or json.loads(lines[0]).get("settings") != settings:
+            raise SimulationError(
+                f"{path} holds results of other settings; delete it or choose another --out"
+            )
+        for line in lines[1:]:
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:  # a line cut by an interruption
+                continue
+            if "error" not in row["result"]:
+                results[row["key"]] = row["result"]
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"settings": settings}) + "\n")
+    todo = [job for job in jobs if job[0] not in results]
+    with open(path, "a") as file:
+        for key, result in map_unordered(_decide, todo, workers, scheduler):
+            file.write(json.dumps({"key": key, "result": result}) + "\n")
+            file.flush()
+            results[key] = result
+    return results
+
+
+def _inputs(args):
+    from bmru_keras.training import load_run, run_inputs
+
+    config, model, normalization = load_run(args.run_dir)
+    split = "testing" if args.split == "test" else args.split
+    _, data, x = run_inputs(config, normalization, args.data_dir, split, args.clips)
+    software = clip_decisions(model.predict(x, batch_size=256, verbose=0), config.model.decision)
+    return config, model, data, x, software, split
+
+
+def _settings(args, split: str, **extra) -> dict:
+    return {
+        "run_dir": str(args.run_dir),
+        "split": split,
+        "clips": args.clips,
+        "unit_current_a": args.unit_current,
+        "vdd_v": args.vdd,
+        **extra,
+    }
+
+
+def montecarlo(args, out: Path) -> dict:
+    """``args.trials`` mismatch samples (seeds ``args.seed`` + k), every clip
+    simulated on each: the decision flip rate per clip and overall."""
+    from exporters.mismatch import GF180MCU_MISMATCH
+
+    config, model, data, x, software, split = _inputs(args)
+    export = export_to_circuit(model, unit_current=args.unit_current, vdd=args.vdd)
+    settings = _settings(args, split, trials=args.trials, seed=args.seed, study="montecarlo")
+    jobs = []
+    for trial in range(args.trials):
+        variant = mismatched(export, args.seed + trial, GF180MCU_MISMATCH)
+        jobs += [
+            (f"{trial}/{i}", variant, x[i], 0.01, 27.0, config.model.decision)
+            for i in range(len(x))
+        ]
+    results = run_logged(out / "montecarlo.jsonl", settings, jobs, args.workers, args.scheduler)
+    decisions = np.full((args.trials, len(x)), -1)
+    for key, result in results.items():
+        trial, i = map(int, key.split("/"))
+        if "error" not in result:
+            decisions[trial, i] = result["decision"]
+    simulated = decisions >= 0
+    flips = np.where(simulated, decisions != software[None], False)
+    per_clip = flips.sum(0) / np.maximum(simulated.sum(0), 1)
+    accuracy = [
+        float(np.mean(decisions[t][simulated[t]] == data.labels[simulated[t]]))
+        for t in range(args.trials)
+        if simulated[t].any()
+    ]
+    result = {
+        **settings,
+        "n_clips": len(x),
+        "n_failed": int((~simulated).sum()),
+        "sw_clip_accuracy": float(np.mean(software == data.labels)),
+        "hw_clip_accuracy_mean": float(np.mean(accuracy)) if accuracy else None,
+        "hw_clip_accuracy_min": float(np.min(accuracy)) if accuracy else None,
+        "flip_rate": float(flips.sum() / max(simulated.sum(), 1)),
+        "clips_ever_flipped": int((per_clip > 0).sum()),
+        "flip_rate_per_clip": {c.path: float(r) for c, r in zip(data.clips, per_clip, strict=True)},
+    }
+    _plot_flips(per_clip, out / "montecarlo.png")
+    result["report"] = "\n".join(
+        [
+            f"# Monte Carlo mismatch: {args.run_dir}",
+            "",
+            f"{args.trials} mismatch samples (GF180MCU Pelgrom coefficients, seeds "
+            f"{args.seed}..{args.seed + args.trials - 1}) x {len(x)} clips of `{split}`, "
+            f"{args.unit_current:g} A per unit, {args.vdd} V; {result['n_failed']} failed.",
+            "",
+            "| figure | value |",
+            "|---|---|",
+            f"| software clip accuracy | {100 * result['sw_clip_accuracy']:.1f} % |",
+            f"| hardware clip accuracy, mean over samples | "
+            f"{_pct(result['hw_clip_accuracy_mean'])} |",
+            f"| hardware clip accuracy, worst sample | {_pct(result['hw_clip_accuracy_min'])} |",
+            f"| decisions that differ from software | {100 * result['flip_rate']:.1f} % |",
+            f"| clips that ever flip | {result['clips_ever_flipped']} of {len(x)} |",
+            "",
+            "![flip rate per clip](montecarlo.png)",
+            "",
+        ]
+    )
+    return result
+
+
+def corners(args, out: Path) -> dict:
+    """Process corners x temperatures (-40, 27, 85 C) x supplies (+-10 %):
+    accuracy and agreement with software at each, and whether the clips the
+    nominal circuit decides correctly stay correct at every corner."""
+    config, model, data, x, software, split = _inputs(args)
+    if args.model_library:
+        process = [args.corner]
+    else:
+        process = args.process_corners or list(GF180_CORNERS)
+    temperatures = args.temperatures or TEMPERATURES
+    supplies = args.supply_scales or SUPPLY_SCALES
+    grid = [(c, t, s) for c in process for t in temperatures for s in supplies]
+    settings = _settings(args, split, corners=grid, study="corners")
+    jobs = []
+    for corner, temperature, scale in grid:
+        models = args.models if args.model_library else gf180mcu(corner)
+        export = export_to_circuit(
+            model, unit_current=args.unit_current, vdd=args.vdd * scale, models=models
+        )
+        key = f"{corner}/{temperature:g}/{scale:g}"
+        jobs += [
+            (f"{key}/{i}", export, x[i], 0.01, temperature, config.model.decision)
+            for i in range(len(x))
+        ]
+    results = run_logged(out / "corners.jsonl", settings, jobs, args.workers, args.scheduler)
+    rows = []
+    decided = {}
+    for corner, temperature, scale in grid:
+        key = f"{corner}/{temperature:g}/{scale:g}"
+        got = [results.get(f"{key}/{i}", {}) for i in range(len(x))]
+        ok = np.array(["decision" in g for g in got])
+        hw = np.array([g.get("decision", -1) for g in got])
+        decided[key] = hw
+        rows.append(
+            {
+                "corner": corner,
+                "temperature_c": temperature,
+                "vdd_v": args.vdd * scale,
+                "n_failed": int((~ok).sum()),
+                "hw_clip_accuracy": float(np.mean(hw[ok] == data.labels[ok])) if ok.any() else None,
+                "clip_agreement": float(np.mean(hw[ok] == software[ok])) if ok.any() else None,
+                "power_w": float(np.mean([g["power_w"] for g in got if "power_w" in g]))
+                if ok.any()
+                else None,
+            }
+        )
+    nominal_key = f"{'typical' if 'typical' in process else process[0]}/27/1"
+    if nominal_key not in decided:
+        nominal_key = next(iter(decided))
+    nominal_right = decided[nominal_key] == data.labels
+    right_everywhere = np.all([decided[k] == data.labels for k in decided], axis=0)
+    result = {
+        **settings,
+        "n_clips": len(x),
+        "sw_clip_accuracy": float(np.mean(software == data.labels)),
+        "corners": rows,
+        "nominal": nominal_key,
+        "nominal_correct": int(nominal_right.sum()),
+        "nominal_correct_at_all_corners": int((nominal_right & right_everywhere).sum()),
+        "worst_accuracy": min(r["hw_clip_accuracy"] or 0 for r in rows),
+    }
+    _plot_corners(rows, out / "corners.png")
+    table = [
+        "| corner | T (C) | supply (V) | accuracy % | = software % | power (nW) | failed |",
+        "|---|---|---|---|---|---|---|",
+    ] + [
+        f"| {r['corner']} | {r['temperature_c']:g} | {r['vdd_v']:.2f} | "
+        f"{_pct(r['hw_clip_accuracy'])} | {_pct(r['clip_agreement'])} | "
+        f"{_nano(r['power_w'])} | {r['n_failed']} |"
+        for r in rows
+    ]
+    result["report"] = "\n".join(
+        [
+            f"# Corners: {args.run_dir}",
+            "",
+            f"{len(grid)} corners x {len(x)} clips of `{split}`, {args.unit_current:g} A per "
+            f"unit. Clips the nominal circuit ({nominal_key}) decides "
+            f"correctly: {result['nominal_correct']}; of those, correct at every corner: "
+            f"{result['nominal_correct_at_all_corners']}.",
+            "",
+            *table,
+            "",
+            "![accuracy per corner](corners.png)",
+            "",
+        ]
+    )
+    return result
+
+
+def _pct(value) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}"
+
+
+def _nano(value) -> str:
+    return "n/a" if value is None else f"{1e9 * value:.1f}"
+
+
+def _plot_flips(per_clip: np.ndarray, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6, 3.5))
+    axis.hist(100 * per_clip, bins=np.linspace(0, 100, 21))
+    axis.set(xlabel="decision flips over mismatch samples (%)", ylabel="clips")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def _plot_corners(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(max(6, len(rows) * 0.25), 3.5))
+    labels = [f"{r['corner']} {r['temperature_c']:g}C {r['vdd_v']:.2f}V" for r in rows]
+    axis.bar(range(len(rows)), [100 * (r["hw_clip_accuracy"] or 0) for r in rows])
+    axis.set_xticks(range(len(rows)), labels, rotation=90, fontsize=7)
+    axis.set(ylabel="clip accuracy (%)")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+STUDIES = {"montecarlo": montecarlo, "corners": corners}

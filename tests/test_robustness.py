@@ -1,0 +1,113 @@
+"""Robustness: the software parameter study, hardware-aware training,
+Monte Carlo mismatch and corners in real ngspice."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from bmru_keras.callbacks import ParameterNoise
+from bmru_keras.config import ConfigError, ModelConfig, load_config
+from bmru_keras.data.speech_commands import sample_dir
+from bmru_keras.models import build_kws_model
+from bmru_keras.robustness import parameter_noise_study
+from exporters import export_to_circuit
+from exporters.mismatch import mismatched
+from exporters.simulate import simulate_clip
+
+
+@pytest.fixture(scope="module")
+def model():
+    keras.utils.set_random_seed(1)
+    return build_kws_model(13, 2, ModelConfig(units=3, layers=1))
+
+
+def test_software_study_is_reproducible_and_grows_with_the_spread(model):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (40, 20, 13)).astype("float32")
+    logits = model.predict(x, verbose=0)
+    labels = (logits.argmax(-1).mean(1) > 0.5).astype(int)  # the nominal decisions
+    study = parameter_noise_study(model, x, labels, fractions=(1e-6, 0.5), trials=5, seed=3)
+    again = parameter_noise_study(model, x, labels, fractions=(1e-6, 0.5), trials=5, seed=3)
+    assert study == again
+    assert study["nominal"] == 1.0
+    assert study["fractions"]["1e-06"]["flip_rate"] == 0.0
+    assert study["fractions"]["0.5"]["flip_rate"] > 0.0
+    # The model itself is untouched.
+    np.testing.assert_array_equal(model.predict(x, verbose=0), logits)
+    with pytest.raises(ValueError, match="fraction"):
+        parameter_noise_study(model, x, labels, fractions=(1.5,))
+
+
+def test_parameter_noise_steps_the_clean_weights(model):
+    clone = keras.models.clone_model(model)
+    clone.set_weights(model.get_weights())
+    before = [np.asarray(w) for w in clone.trainable_weights]
+    clone.compile(optimizer=keras.optimizers.SGD(0.0), loss="mse")
+    x = np.random.default_rng(1).uniform(0, 1, (8, 10, 13)).astype("float32")
+    noise = ParameterNoise(0.3, seed=0)
+    clone.fit(x, np.zeros((8, 10, 2)), epochs=1, batch_size=4, verbose=0, callbacks=[noise])
+    # A zero learning rate: the noisy parameters are gone, the clean ones kept.
+    for w, b in zip(clone.trainable_weights, before, strict=True):
+        np.testing.assert_allclose(np.asarray(w), b, rtol=1e-6, atol=1e-7)
+    assert noise._noisy is not None and not np.allclose(noise._noisy[0], before[0])
+
+
+def test_parameter_noise_is_a_checked_config_key(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("train: {parameter_noise: 0.1}\n")
+    assert load_config(path).train.parameter_noise == 0.1
+    with pytest.raises(ConfigError, match="parameter_noise"):
+        load_config(path, ["train.parameter_noise=1.5"])
+
+
+def test_monte_carlo_netlists_differ_by_seed_and_change_the_circuit(model):
+    export = export_to_circuit(model, unit_current=3e-10, vdd=0.9)
+    first, same, other = (mismatched(export, s) for s in (1, 1, 2))
+    assert first.library == same.library != other.library
+    devices = [line for line in first.library.splitlines() if line.startswith("M")]
+    assert devices and all(" delvto=" in d and " mulu0=" in d for d in devices)
+    assert first.library.count(".subckt fqbmru_cell_") == 3  # one copy per cell
+    x = np.random.default_rng(2).uniform(0, 1, (6, 13)).astype("float32")
+    nominal = simulate_clip(export, x).logits
+    varied = simulate_clip(first, x).logits
+    assert not np.allclose(nominal, varied, atol=1e-4)
+    # A mismatch-sized change (an untrained model's cell may flip), not a broken circuit.
+    assert np.median(np.abs(nominal - varied)) < 0.2 * np.max(np.abs(nominal))
+
+
+def test_montecarlo_and_corners_commands_log_and_resume(tiny_run, tmp_path, capsys):
+    from bmru_keras.cli import main
+
+    common = [str(tiny_run), "--data-dir", str(sample_dir()), "--clips", "1", "--json"]
+    out = ["--out", str(tmp_path)]
+    assert main(["robustness", "montecarlo", *common, *out, "--trials", "2"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["n_clips"] == 1 and result["n_failed"] == 0
+    assert 0 <= result["flip_rate"] <= 1 and (tmp_path / "montecarlo.md").is_file()
+    log = (tmp_path / "montecarlo.jsonl").read_text().splitlines()
+    assert len(log) == 1 + 2
+    # Resumed: nothing left to simulate, the same answer.
+    assert main(["robustness", "montecarlo", *common, *out, "--trials", "2"]) == 0
+    assert json.loads(capsys.readouterr().out)["flip_rate"] == result["flip_rate"]
+    assert len((tmp_path / "montecarlo.jsonl").read_text().splitlines()) == 3
+    corners = ["--process-corners", "ss", "ff", "--temperatures", "85", "--supply-scales", "0.9"]
+    assert main(["robustness", "corners", *common, *out, *corners]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert [(r["corner"], r["temperature_c"]) for r in result["corners"]] == [
+        ("ss", 85.0),
+        ("ff", 85.0),
+    ]
+    assert all(r["n_failed"] == 0 and r["power_w"] > 0 for r in result["corners"])
+    assert abs(result["corners"][0]["vdd_v"] - 0.81) < 1e-9
+
+
+def test_software_command(tiny_run, tmp_path, capsys):
+    from bmru_keras.cli import main
+
+    command = ["robustness", "software", str(tiny_run), "--data-dir", str(sample_dir())]
+    assert main([*command, "--trials", "3", "--out", str(tmp_path), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result["fractions"]) == {"0.05", "0.1", "0.15"}
+    assert (tmp_path / "software.md").read_text().startswith("# Parameter variation")
