@@ -198,7 +198,7 @@ def _sweep(args: argparse.Namespace) -> int:
         overrides.append(f"data.dir={args.data_dir}")
     rows = run_sweep(
         args.config, args.grid or [], args.seeds, args.out, overrides, args.workers,
-        args.scheduler,
+        args.scheduler, args.restart,
     )  # fmt: skip
     if args.json:
         print(json.dumps(rows))
@@ -335,15 +335,16 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--set", action="append", metavar="KEY=VALUE")
     sweep.add_argument("--workers", type=int, default=1, help="local worker processes")
     sweep.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask cluster")
+    sweep.add_argument("--restart", action="store_true", help="discard earlier results")
     sweep.add_argument("--json", action="store_true")
     sweep.set_defaults(handler=_sweep)
 
     robust = commands.add_parser(
         "robustness",
-        help="parameter variation (software), Monte Carlo mismatch, PVT corners",
+        help="parameter variation (software), Monte Carlo mismatch, PVT corners, noise",
     )
     robust.add_argument(
-        "study", choices=["software", "montecarlo", "corners"],
+        "study", choices=["software", "montecarlo", "corners", "noise"],
         help="software: parameters x (1 + N(0, p/3)) in Keras; the others in ngspice",
     )  # fmt: skip
     robust.add_argument("run_dir")
@@ -356,6 +357,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="3-sigma relative parameter spreads (software study)",
     )  # fmt: skip
     robust.add_argument("--seed", type=int, default=0)
+    robust.add_argument(
+        "--frames", type=int, default=30, help="noise study: frames simulated per clip"
+    )
+    robust.add_argument(
+        "--input-noise", type=float, default=0.05, metavar="F",
+        help="noise study: front-end noise, rms as a fraction of a unit (default 0.05)",
+    )  # fmt: skip
     robust.add_argument(
         "--process-corners", nargs="+", metavar="C",
         help="corners study: GF180MCU corners (default all five)",
@@ -371,6 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     robust.add_argument("--workers", type=int, default=1)
     robust.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask cluster")
     robust.add_argument("--out", help="report folder (default RUN_DIR/robustness)")
+    robust.add_argument("--restart", action="store_true", help="discard earlier results")
     robust.add_argument("--json", action="store_true")
     _circuit_options(robust, 3e-10, 0.9, level=False)
     robust.set_defaults(handler=_robustness)
@@ -389,8 +398,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("InSpice").setLevel(logging.WARNING)  # ngspice's progress notes
     from bmru_keras.config import ConfigError
     from bmru_keras.data.speech_commands import DatasetError
+    from bmru_keras.parallel import ResultLogError
     from bmru_keras.training import RunFolderError
     from exporters.errors import ExportError, SimulationError
 
@@ -402,6 +413,7 @@ def main(argv: list[str] | None = None) -> int:
         RunFolderError,
         ExportError,
         SimulationError,
+        ResultLogError,
     ) as error:
         print(f"bmru {args.command}: error: {error}", file=sys.stderr)
         return 2

@@ -1,5 +1,7 @@
 """Independent jobs (clip simulations, sweep trainings) on local worker
-processes or a Dask distributed cluster, results yielded as they finish.
+processes or a Dask distributed cluster, results yielded as they finish, and
+the JSON-lines logs their results are appended to (so that an interrupted
+study resumes).
 
 Local workers are ``spawn``-ed processes (TensorFlow and the ngspice shared
 library hold process-global state and do not survive ``fork``). With
@@ -8,10 +10,44 @@ library hold process-global state and do not survive ``fork``). With
 the jobs must then be importable and picklable on the workers.
 """
 
+import json
 import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
 from typing import Any
+
+
+class ResultLogError(ValueError):
+    """A result log that was written with other settings."""
+
+
+def open_log(path: str | Path, settings: dict, restart: bool = False) -> list[dict]:
+    """The rows of the JSON-lines log ``path`` whose first line records
+    ``settings``; a new log (an empty list) when there is none or ``restart``.
+
+    Append one ``json.dumps(row)`` line per result as it arrives; a line cut
+    by an interruption is ignored on the next read.
+    """
+    path = Path(path)
+    header = {"settings": json.loads(json.dumps(settings))}  # tuples read back as lists
+    if restart or not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(header) + "\n")
+        return []
+    lines = path.read_text().splitlines()
+    if not lines or json.loads(lines[0]) != header:
+        raise ResultLogError(
+            f"{path} holds results of other settings: pass --restart to discard them, "
+            "or choose another output folder"
+        )
+    rows = []
+    for line in lines[1:]:
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
 
 
 def map_unordered(

@@ -4,8 +4,9 @@ Each (grid point, seed) is one independent ``bmru run`` in its own folder
 ``OUT/<point>/seed<k>``, on local worker processes or a Dask cluster
 (:func:`bmru_keras.parallel.map_unordered`). Each finished run appends one
 line to ``OUT/results.jsonl``; a second call skips the runs already there,
-so an interrupted sweep resumes. ``OUT/table.md`` tabulates test accuracy per
-point (mean, standard deviation and range over seeds).
+so an interrupted sweep resumes, and more points or seeds can be added.
+``OUT/table.md`` tabulates test accuracy per point (mean, standard deviation
+and range over seeds).
 """
 
 import itertools
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from bmru_keras.config import ConfigError, load_config
-from bmru_keras.parallel import map_unordered
+from bmru_keras.parallel import map_unordered, open_log
 
 
 def grid_points(grid: list[str]) -> list[dict[str, str]]:
@@ -60,8 +61,11 @@ def run_sweep(
     overrides: list[str] = (),
     workers: int = 1,
     scheduler=None,
+    restart: bool = False,
 ) -> list[dict]:
-    """Train every grid point with seeds ``0 .. seeds-1``; return all rows."""
+    """Train every grid point with seeds ``0 .. seeds-1``; return all rows.
+    Runs already in ``out/results.jsonl`` (same config and overrides) are
+    kept, unless ``restart``."""
     if seeds < 1:
         raise ConfigError("--seeds must be at least 1")
     points = grid_points(grid)
@@ -70,14 +74,8 @@ def run_sweep(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     log = out / "results.jsonl"
-    rows = {}
-    if log.exists():
-        for line in log.read_text().splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:  # a line cut by an interruption
-                continue
-            rows[(row["point"], row["seed"])] = row
+    settings = {"config": str(config), "overrides": list(overrides)}
+    rows = {(row["point"], row["seed"]): row for row in open_log(log, settings, restart)}
     jobs = []
     for point, seed in itertools.product(points, range(seeds)):
         name = point_name(point)

@@ -43,7 +43,10 @@ class Sizing:
     min_width: float = 0.5e-6
     max_width: float = 15e-6
     max_length: float = 50e-6  # the longest device the GF180MCU bins cover
-    grid: float = 0.1e-6
+    # GF180MCU's manufacturing grid. A 0.1 um grid left weights up to 8 % off
+    # (median 1 %), and the quantized kws_yes_d4 model changed 4.7 % of its
+    # held-out clip decisions; at 5 nm: 0.5 % (median 0.04 %), 2.2 %.
+    grid: float = 0.005e-6
 
     def mirror(self, ratio: float) -> Mirror | None:
         """The realizable mirror closest to ``ratio`` (None: rounds to 0)."""
@@ -115,8 +118,9 @@ def sum_node(block: Block, terms: list, models, sizing, source: str = "vdd"):
     return node, realized
 
 
-def p_to_n(block: Block, p_node: str, out: str, models) -> str:
-    """Copy the current of p-node ``p_node`` into the new n-node ``out``."""
-    block.mos("p", out, p_node, "vdd", models)
+def p_to_n(block: Block, p_node: str, out: str, models, source: str = "vdd") -> str:
+    """Copy the current of p-node ``p_node`` into the new n-node ``out`` (the
+    copy's source on ``source``)."""
+    block.mos("p", out, p_node, source, models)
     block.mos("n", out, out, "gnd", models)
     return out

@@ -9,6 +9,7 @@ and the transistor count, and finally wires the top level with SKiDL.
 """
 
 import csv
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,10 +45,17 @@ class CircuitExport:
     transistors: dict[str, int]
     quantized_weights: dict[str, list[np.ndarray]] = field(repr=False)
     level: str = "transistor"
+    # memory layer -> per cell the 0-V probe sources (candidate +, candidate -,
+    # state output) whose currents are the cell's input and output.
+    cell_probes: dict[str, list[tuple[str | None, ...]]] = field(default_factory=dict)
 
     @property
     def transistor_count(self) -> int:
         return sum(self.transistors.values())
+
+    def fingerprint(self) -> str:
+        """A hash of the complete deck: equal exports, equal fingerprints."""
+        return hashlib.sha256(self.spice().encode()).hexdigest()
 
     def spice(self, extra_lines: list[str] = ()) -> str:
         """A complete deck: models, the library, the top level, extra lines."""
@@ -122,6 +130,7 @@ class Builder:
         self.blocks: list[tuple[Block, str]] = []  # (block, supply)
         self.sources: list[tuple[str, str, float]] = []  # (name, net, amperes) from vdd_bias
         self.probes: list[tuple[str, str | None]] = []
+        self.cell_probes: dict[str, list[tuple[str | None, ...]]] = {}
         self.states: dict[str, list[str]] = {}
         self.bias_table: list[dict] = []
         self.weights: list[dict] = []
@@ -315,14 +324,16 @@ class Builder:
         """FQ-BMRU units; ``currents``: their :class:`CellCurrents`."""
         self.quantized[name] = [self.quantize(kernel), self.quantize(bias)]
         block = self.block(name, "memory", "cell")
-        sums = self._sums(block, name, signal, kernel, bias)
+        sums = self._sums(block, name, signal, kernel, bias, probe_source=True)
         out, states = [], []
+        self.cell_probes[name] = []
         for u, (pos, neg) in enumerate(sums):
             if pos is None:
                 # No positive input: the unit never switches on, in software as
                 # in hardware. No cell; its output is a constant 0.
                 out.append((None, None))
                 states.append(None)
+                self.cell_probes[name].append((None, None, None))
                 self.bias_table.append(
                     {
                         "block": name,
@@ -353,13 +364,21 @@ class Builder:
                 "vdd gnd fqbmru_cell",
                 TRANSISTORS["fqbmru_cell"],
             )
+            output_probe = self.port(block, f"po_{name}_{u}")
             out.append(
                 (
-                    p_to_n(block, cell_out, self.port(block, f"{name}_{u}"), self.models),
+                    p_to_n(
+                        block,
+                        cell_out,
+                        self.port(block, f"{name}_{u}"),
+                        self.models,
+                        output_probe,
+                    ),
                     None,
                 )
             )
             states.append(v0)
+            self.cell_probes[name].append((pos[1], None if neg is None else neg[1], output_probe))
         self.states[name] = states
         return out
 
@@ -450,6 +469,9 @@ def export_to_circuit(
                 part["gnd"] += net("0")
             for name, node, amperes in builder.sources:
                 sk.I(ref=name, dc_value=amperes)["p", "n"] += net("vdd_bias"), net(node)
+            for probes in builder.cell_probes.values():
+                for port in (p for cell in probes for p in cell if p is not None):
+                    sk.V(ref=port, dc_value=0)["p", "n"] += net("vdd_cell"), net(port)
             for j, pair in enumerate(builder.probes):
                 for sign, node in zip("PN", pair, strict=True):
                     if node is not None:
@@ -477,6 +499,10 @@ def export_to_circuit(
         weights=builder.weights,
         transistors=counts,
         quantized_weights=builder.quantized,
+        cell_probes={
+            layer: [tuple(None if p is None else f"v{p}" for p in cell) for cell in cells]
+            for layer, cells in builder.cell_probes.items()
+        },
     )
 
 

@@ -1,6 +1,7 @@
-"""Circuit robustness in ngspice: Monte Carlo mismatch and PVT corners.
+"""Circuit robustness in ngspice: Monte Carlo mismatch, PVT corners and
+transient noise at the memory cells (:mod:`exporters.noise`).
 
-Both simulate the exported run on real clips many times (one transient per
+Monte Carlo and corners simulate the exported run on real clips many times (one transient per
 clip and variant, on local workers or a Dask cluster) and compare each clip
 decision with the software's. Every result is appended to a JSON-lines log
 in the report folder as it arrives; a second call with the same settings
@@ -13,8 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from bmru_keras.evaluation import clip_decisions
-from bmru_keras.parallel import map_unordered
-from exporters.errors import SimulationError
+from bmru_keras.parallel import map_unordered, open_log
 from exporters.export import export_to_circuit
 from exporters.mismatch import mismatched
 from exporters.pdk import GF180_CORNERS, gf180mcu
@@ -34,28 +34,17 @@ def _decide(job: tuple) -> tuple:
     return key, {"decision": int(clip_decisions(sim.logits[None], rule)[0]), "power_w": power}
 
 
-def run_logged(path: Path, settings: dict, jobs: list[tuple], workers: int, scheduler) -> dict:
+def run_logged(
+    path: Path, settings: dict, jobs: list[tuple], workers: int, scheduler, restart: bool
+) -> dict:
     """Run ``_decide`` jobs (their first element a string key), appending each
-    result to ``path``; results already there for the same settings are
-    reused (failed ones are retried)."""
-    results = {}
-    settings = json.loads(json.dumps(settings))  # as read back: tuples become lists
-    if path.exists():
-        lines = path.read_text().splitlines()
-        if not lines or json.loads(lines[0]).get("settings") != settings:
-            raise SimulationError(
-                f"{path} holds results of other settings; delete it or choose another --out"
-            )
-        for line in lines[1:]:
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:  # a line cut by an interruption
-                continue
-            if "error" not in row["result"]:
-                results[row["key"]] = row["result"]
-    else:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"settings": settings}) + "\n")
+    result to the log ``path`` (:func:`bmru_keras.parallel.open_log`); results
+    already there are reused, failed ones retried."""
+    results = {
+        row["key"]: row["result"]
+        for row in open_log(path, settings, restart)
+        if "error" not in row["result"]
+    }
     todo = [job for job in jobs if job[0] not in results]
     with open(path, "a") as file:
         for key, result in map_unordered(_decide, todo, workers, scheduler):
@@ -93,7 +82,9 @@ def montecarlo(args, out: Path) -> dict:
 
     config, model, data, x, software, split = _inputs(args)
     export = export_to_circuit(model, unit_current=args.unit_current, vdd=args.vdd)
-    settings = _settings(args, split, trials=args.trials, seed=args.seed, study="montecarlo")
+    settings = _settings(
+        args, split, trials=args.trials, seed=args.seed, netlist_sha256=export.fingerprint()
+    )
     jobs = []
     for trial in range(args.trials):
         variant = mismatched(export, args.seed + trial, GF180MCU_MISMATCH)
@@ -101,7 +92,8 @@ def montecarlo(args, out: Path) -> dict:
             (f"{trial}/{i}", variant, x[i], 0.01, 27.0, config.model.decision)
             for i in range(len(x))
         ]
-    results = run_logged(out / "montecarlo.jsonl", settings, jobs, args.workers, args.scheduler)
+    log = out / "montecarlo.jsonl"
+    results = run_logged(log, settings, jobs, args.workers, args.scheduler, args.restart)
     decisions = np.full((args.trials, len(x)), -1)
     for key, result in results.items():
         trial, i = map(int, key.split("/"))
@@ -156,26 +148,25 @@ def corners(args, out: Path) -> dict:
     accuracy and agreement with software at each, and whether the clips the
     nominal circuit decides correctly stay correct at every corner."""
     config, model, data, x, software, split = _inputs(args)
-    if args.model_library:
-        process = [args.corner]
-    else:
-        process = args.process_corners or list(GF180_CORNERS)
+    process = [args.corner] if args.model_library else (args.process_corners or GF180_CORNERS)
     temperatures = args.temperatures or TEMPERATURES
     supplies = args.supply_scales or SUPPLY_SCALES
     grid = [(c, t, s) for c in process for t in temperatures for s in supplies]
-    settings = _settings(args, split, corners=grid, study="corners")
-    jobs = []
+    jobs, fingerprints = [], []
     for corner, temperature, scale in grid:
         models = args.models if args.model_library else gf180mcu(corner)
         export = export_to_circuit(
             model, unit_current=args.unit_current, vdd=args.vdd * scale, models=models
         )
+        fingerprints.append(export.fingerprint())
         key = f"{corner}/{temperature:g}/{scale:g}"
         jobs += [
             (f"{key}/{i}", export, x[i], 0.01, temperature, config.model.decision)
             for i in range(len(x))
         ]
-    results = run_logged(out / "corners.jsonl", settings, jobs, args.workers, args.scheduler)
+    settings = _settings(args, split, corners=grid, netlist_sha256=fingerprints)
+    log = out / "corners.jsonl"
+    results = run_logged(log, settings, jobs, args.workers, args.scheduler, args.restart)
     rows = []
     decided = {}
     for corner, temperature, scale in grid:
@@ -240,8 +231,113 @@ def corners(args, out: Path) -> dict:
     return result
 
 
-def _pct(value) -> str:
-    return "n/a" if value is None else f"{100 * value:.1f}"
+def _noise_job(job: tuple) -> tuple:
+    index, export, features, frames, input_noise, seed = job
+    from exporters.noise import cell_noise
+
+    try:
+        return index, cell_noise(export, features, frames, input_noise=input_noise, seed=seed)
+    except Exception as error:  # reported per clip, the others go on
+        return index, {"error": f"{type(error).__name__}: {error}"}
+
+
+def noise(args, out: Path) -> dict:
+    """Per memory cell, over ``args.clips`` clips (``args.frames`` frames each):
+    input and output relative noise and the suppression (their ratio), the
+    median over clips of each."""
+    config, model, data, x, software, split = _inputs(args)
+    export = export_to_circuit(
+        model, unit_current=args.unit_current, vdd=args.vdd, models=args.models
+    )
+    jobs = [(i, export, x[i], args.frames, args.input_noise, args.seed + i) for i in range(len(x))]
+    per_clip = dict(map_unordered(_noise_job, jobs, args.workers, args.scheduler))
+    failed = {data.clips[i].path: r["error"] for i, r in per_clip.items() if "error" in r}
+    done = [per_clip[i] for i in sorted(per_clip) if "error" not in per_clip[i]]
+    cells = []
+    for k, first in enumerate(done[0]["cells"] if done else []):
+        values = [clip["cells"][k] for clip in done]
+
+        def median(key, values=values):
+            got = [v[key] for v in values if v[key] is not None]
+            return float(np.median(got)) if got else None
+
+        rel_in, rel_out = median("input_relative_noise"), median("output_relative_noise")
+        cells.append(
+            {
+                "layer": first["layer"],
+                "unit": first["unit"],
+                "input_relative_noise": rel_in,
+                "output_relative_noise": rel_out,
+                "frames_on": sum(v["frames_on"] for v in values),
+                "suppression": rel_in / rel_out if rel_in and rel_out else None,
+            }
+        )
+    measured = [c["suppression"] for c in cells if c["suppression"] is not None]
+    result = {
+        "run_dir": str(args.run_dir),
+        "split": split,
+        "n_clips": len(x),
+        "frames": args.frames,
+        "input_noise": args.input_noise,
+        "unit_current_a": args.unit_current,
+        "vdd_v": args.vdd,
+        "failed": failed,
+        "noise_suppression_min": min(measured) if measured else None,
+        "noise_suppression_median": float(np.median(measured)) if measured else None,
+        "cells": cells,
+    }
+    if done and done[0]["trace"] is not None:
+        _plot_trace(done[0]["trace"], args.unit_current, out / "noise.png")
+    rows = [
+        f"| {c['layer']} {c['unit']} | {_pct(c['input_relative_noise'])} | "
+        f"{_pct(c['output_relative_noise'], 2)} | "
+        f"{_times(c['suppression'])} |"
+        for c in cells
+    ]
+    result["report"] = "\n".join(
+        [
+            f"# Noise at the memory cells: {args.run_dir}",
+            "",
+            f"{len(x)} clips of `{split}`, first {args.frames} frames each; front-end noise "
+            f"{100 * args.input_noise:g} % of a unit (rms), shot noise on every bias; "
+            f"{args.unit_current:g} A per unit, {args.vdd} V. Relative noise: std / mean "
+            "over the settled half of a frame, median over frames and clips.",
+            "",
+            "| cell | input noise % | output noise % | suppression |",
+            "|---|---|---|---|",
+            *rows,
+            "",
+            f"Smallest suppression: {result['noise_suppression_min']}",
+            "",
+            "![first cell, first clip](noise.png)",
+            "",
+        ]
+    )
+    return result
+
+
+def _plot_trace(trace: dict, unit: float, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(8, 3.5))
+    axis.plot(trace["time"], trace["input"] / unit, linewidth=0.6, label="candidate (input)")
+    axis.plot(trace["time"], trace["output"] / unit, linewidth=0.8, label="state current (output)")
+    axis.set(xlabel="time (s)", ylabel="current / I_unit", title=f"cell {trace['cell']}")
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def _pct(value, digits: int = 1) -> str:
+    return "n/a" if value is None else f"{100 * value:.{digits}f}"
+
+
+def _times(value) -> str:
+    return "never on" if value is None else f"{value:.1f}x"
 
 
 def _nano(value) -> str:
@@ -278,4 +374,4 @@ def _plot_corners(rows: list[dict], path: Path) -> None:
     plt.close(figure)
 
 
-STUDIES = {"montecarlo": montecarlo, "corners": corners}
+STUDIES = {"montecarlo": montecarlo, "corners": corners, "noise": noise}

@@ -59,8 +59,10 @@ def simulate_clip(
             f".tran {frame / 20:.6g} {stop:.6g} 0 {frame / 10:.6g}",
         ]
     )
-    with _NGSPICE:
-        return _simulate(export, deck, frames, frame)
+    start = time.perf_counter()
+    vectors = run_deck(deck, stop)
+    seconds = time.perf_counter() - start
+    return _read(export, vectors, frames, frame, seconds)
 
 
 # One ngspice per process: a Dask worker running several threads must not
@@ -68,10 +70,15 @@ def simulate_clip(
 _NGSPICE = threading.Lock()
 
 
-def _simulate(export: CircuitExport, deck: str, frames: int, frame: float) -> ClipSimulation:
-    stop = frames * frame
+def run_deck(deck: str, stop: float) -> dict[str, np.ndarray]:
+    """Run a transient deck to ``stop`` seconds in this process's ngspice;
+    every vector by lower-case name."""
+    with _NGSPICE:
+        return _run(deck, stop)
+
+
+def _run(deck: str, stop: float) -> dict[str, np.ndarray]:
     ng = ngspice_shared()
-    start = time.perf_counter()
     try:
         ng.destroy()
         ng.load_circuit(deck)
@@ -85,12 +92,15 @@ def _simulate(export: CircuitExport, deck: str, frames: int, frame: float) -> Cl
             "A transient that does not converge often needs a larger unit current "
             "or a different supply voltage."
         ) from error
-    seconds = time.perf_counter() - start
     if "time" not in vectors or vectors["time"][-1] < stop * 0.999:
         raise SimulationError(
             "the transient did not reach the end of the clip (non-convergence); "
             "try a larger unit current or another supply voltage"
         )
+    return vectors
+
+
+def _read(export: CircuitExport, vectors: dict, frames: int, frame: float, seconds: float):
     t = vectors["time"]
     sample = (np.arange(frames) + 0.95) * frame
 

@@ -14,9 +14,8 @@ import keras
 import numpy as np
 
 from bmru_keras.evaluation import clip_decisions
-from bmru_keras.parallel import map_unordered
+from bmru_keras.parallel import map_unordered, open_log
 from bmru_keras.training import load_run, run_inputs
-from exporters.errors import SimulationError
 from exporters.export import CircuitExport, export_to_circuit
 from exporters.pdk import ProcessModels
 from exporters.simulate import simulate_clip
@@ -47,31 +46,6 @@ def _simulate(job):
         "power": sim.power,
         "seconds": sim.seconds,
     }
-
-
-def _open_log(path: Path, settings: dict, restart: bool) -> dict[str, dict]:
-    """The rows already in ``path`` (a JSON-lines log whose first line is the
-    settings) when they were made with ``settings``; a fresh log otherwise."""
-    settings = json.loads(json.dumps(settings))  # as read back: tuples become lists
-    if path.exists() and not restart:
-        lines = path.read_text().splitlines()
-        header = json.loads(lines[0]) if lines else {}
-        if header.get("settings") != settings:
-            raise SimulationError(
-                f"{path} holds results of other settings ({header.get('settings')}); "
-                "pass restart=True (--restart) to discard them, or another output folder"
-            )
-        rows = {}
-        for line in lines[1:]:
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:  # a line cut by an interruption
-                continue
-            rows[row["clip"]] = row
-        return rows
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"settings": settings}) + "\n")
-    return {}
 
 
 def verify_run(
@@ -121,10 +95,11 @@ def verify_run(
         if export.models is None
         else [str(export.models.library), export.models.corner],
         "model_file_mtime": (Path(run_dir) / "model.keras").stat().st_mtime,
+        "netlist_sha256": export.fingerprint(),
     }
     out = Path(out) if out is not None else Path(run_dir) / "verification"
     log = out / "clips.jsonl"
-    done = _open_log(log, settings, restart)
+    done = {row["clip"]: row for row in open_log(log, settings, restart)}
     jobs = [
         (export, i, x[i], frame, temperature)
         for i, clip in enumerate(data.clips)

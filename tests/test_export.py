@@ -128,6 +128,7 @@ def test_export_and_verify_commands(tiny_run, tmp_path, capsys, monkeypatch):
 
     from bmru_keras.cli import main
     from exporters import verify
+    from exporters.errors import SimulationError
 
     assert main(["export", str(tiny_run), "--out", str(tmp_path / "circuit")]) == 0
     assert (tmp_path / "circuit" / "network.spice").is_file()
@@ -138,7 +139,7 @@ def test_export_and_verify_commands(tiny_run, tmp_path, capsys, monkeypatch):
     def flaky(export, features, frame, temperature):
         calls.append(1)
         if len(calls) == 1:
-            raise verify.SimulationError("timestep too small")
+            raise SimulationError("timestep too small")
         return real(export, features, frame, temperature)
 
     monkeypatch.setattr(verify, "simulate_clip", flaky)

@@ -111,3 +111,29 @@ def test_software_command(tiny_run, tmp_path, capsys):
     result = json.loads(capsys.readouterr().out)
     assert set(result["fractions"]) == {"0.05", "0.1", "0.15"}
     assert (tmp_path / "software.md").read_text().startswith("# Parameter variation")
+
+
+def test_transient_noise_is_suppressed_at_a_cell():
+    from exporters.noise import cell_noise
+
+    keras.utils.set_random_seed(4)
+    model = build_kws_model(13, 2, ModelConfig(units=1, layers=1))
+    dense = model.get_layer("input_dense")
+    dense.kernel.assign(np.abs(np.asarray(dense.kernel)) * 0.2 + 0.05)
+    memory = model.get_layer("memory_0")
+    memory.cell.kernel.assign([[1.0]])  # candidate = 13 * 0.7 * ~0.15: about 1.4
+    memory.cell.raw_beta_low.assign([0.3])
+    memory.cell.raw_beta_width.assign([0.4])
+    export = export_to_circuit(model, unit_current=3e-10, vdd=0.9)
+    assert "TRNOISE" not in export.spice()
+    x = np.full((10, 13), 0.7, "float32")
+    probe = keras.Model(model.inputs, memory.output)
+    assert np.all(probe.predict(x[None], verbose=0) > 0)  # on, in software, every frame
+    quiet = cell_noise(export, x, frames=10, input_noise=0.01, seed=1)
+    loud = cell_noise(export, x, frames=10, input_noise=0.10, seed=1)
+    (cell,) = loud["cells"]
+    assert cell["frames_on"] >= 8 and cell["frames_in"] == 10
+    assert cell["input_relative_noise"] > 3 * quiet["cells"][0]["input_relative_noise"]
+    # The state current is much quieter than the analog current it is made from.
+    assert cell["output_relative_noise"] < cell["input_relative_noise"] / 5
+    assert loud["noise_suppression_min"] == cell["suppression"] > 5

@@ -41,12 +41,12 @@ def test_sweep_on_a_dask_local_cluster_resumes(tmp_path, capsys):
     assert [r["point"] for r in rows] == ["model.units=1", "model.units=2"]
     assert all(0 <= r["test_clip_accuracy"] <= 1 for r in rows)
     assert all((out / r["point"] / "seed0" / "model.keras").is_file() for r in rows)
-    assert len((out / "results.jsonl").read_text().splitlines()) == 2
+    assert len((out / "results.jsonl").read_text().splitlines()) == 1 + 2
     assert "model.units=2" in (out / "table.md").read_text()
     # Resumed locally: every run is already there, nothing is trained again.
     assert main(command) == 0
     assert json.loads(capsys.readouterr().out) == rows
-    assert len((out / "results.jsonl").read_text().splitlines()) == 2
+    assert len((out / "results.jsonl").read_text().splitlines()) == 1 + 2
     # A wrong key fails before any training.
     assert main([*command[:-1], "--grid", "model.unitz=3", "--json"]) == 2
     assert "model.unitz" in capsys.readouterr().err
