@@ -81,6 +81,9 @@ class ModelConfig:
     gradient: str = "surrogate"
     sharpness: float = 1.0
     decision: str = "majority"  # majority (vote over frames) | mean (mean logits)
+    # Hardware-aware bounds (bmru_keras.constraints), None: unconstrained.
+    weight_range: list[float] | None = None  # [low, high]: |w| = 0 or in it (mirror ratios)
+    current_range: list[float] | None = None  # [low, high]: alpha, beta's raw weights (units)
 
 
 @dataclass
@@ -125,6 +128,7 @@ CHOICES = {
     "train.lr_schedule": ("cosine", "constant"),
 }
 RANGES = {"train.parameter_noise": (0.0, 1.0)}  # [low, high)
+INTERVALS = ("model.weight_range", "model.current_range")  # [low, high], 0 <= low < high
 
 
 def _check_type(value, annotation, key: str, source: str):
@@ -163,6 +167,10 @@ def _check_type(value, annotation, key: str, source: str):
     return value
 
 
+def _is_interval(values: list[float]) -> bool:
+    return len(values) == 2 and 0 <= values[0] < values[1]
+
+
 def _build(cls, values: dict, prefix: str, source: str):
     fields = {f.name: f for f in dataclasses.fields(cls)}
     hints = typing.get_type_hints(cls)
@@ -180,6 +188,9 @@ def _build(cls, values: dict, prefix: str, source: str):
             raise ConfigError(f"{source}: `{key}` must be one of {CHOICES[key]}, got {value!r}")
         if key in RANGES and not RANGES[key][0] <= kwargs[name] < RANGES[key][1]:
             raise ConfigError(f"{source}: `{key}` must be in [{RANGES[key][0]}, {RANGES[key][1]})")
+        interval = kwargs[name]
+        if key in INTERVALS and interval is not None and not _is_interval(interval):
+            raise ConfigError(f"{source}: `{key}` must be [low, high] with 0 <= low < high")
     return cls(**kwargs)
 
 

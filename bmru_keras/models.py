@@ -3,9 +3,14 @@
 import keras
 
 from bmru_keras.config import ModelConfig
+from bmru_keras.constraints import MagnitudeRange, MirrorRatio
 from bmru_keras.layers import BMRU, CMRU, FQBMRU
 
 RECURRENT = {"fqbmru": FQBMRU, "bmru": BMRU, "cmru": CMRU, "gru": keras.layers.GRU}
+
+
+def _mirror(config: ModelConfig) -> MirrorRatio | None:
+    return MirrorRatio(*config.weight_range) if config.weight_range else None
 
 
 def memory_layer(config: ModelConfig, name: str) -> keras.layers.Layer:
@@ -18,7 +23,17 @@ def memory_layer(config: ModelConfig, name: str) -> keras.layers.Layer:
         gradient=config.gradient,
         sharpness=config.sharpness,
         return_sequences=True,
+        kernel_constraint=_mirror(config),
+        bias_constraint=_mirror(config),
+        unit_constraint=MagnitudeRange(*config.current_range) if config.current_range else None,
         name=name,
+    )
+
+
+def dense(config: ModelConfig, units: int, name: str) -> keras.layers.Dense:
+    """A Dense layer, its weights realizable mirror ratios when configured."""
+    return keras.layers.Dense(
+        units, kernel_constraint=_mirror(config), bias_constraint=_mirror(config), name=name
     )
 
 
@@ -38,13 +53,13 @@ def build_kws_model(
             f"{config.units} and {config.layers}"
         )
     inputs = keras.Input((None, n_features), name="features")
-    hidden = keras.layers.Dense(config.units, name="input_dense")(inputs)
+    hidden = dense(config, config.units, "input_dense")(inputs)
     for i in range(config.layers):
         x = keras.layers.ReLU(name=f"relu_{i}")(hidden)
         x = memory_layer(config, f"memory_{i}")(x)
-        x = keras.layers.Dense(config.units, name=f"output_dense_{i}")(x)
+        x = dense(config, config.units, f"output_dense_{i}")(x)
         hidden = keras.layers.Add(name=f"skip_{i}")([hidden, x]) if config.skip else x
-    logits = keras.layers.Dense(n_classes, name="classifier")(hidden)
+    logits = dense(config, n_classes, "classifier")(hidden)
     model = keras.Model(inputs, logits, name=f"kws_{config.recurrent}_d{config.units}")
     for layer in model.layers:
         if getattr(getattr(layer, "cell", None), "relaxable", False):

@@ -125,7 +125,10 @@ def verify_run(
             "transistors_by_block": export.transistors,
             "wall_seconds": wall,
             "workers": workers,
-            "max_weight_error": max(abs(w["relative_error"]) for w in export.weights),
+            "max_weight_error": max(
+                (abs(w["relative_error"]) for w in export.weights if w["realized"]), default=0.0
+            ),
+            "weights_rounded_to_zero": sum(1 for w in export.weights if not w["realized"]),
             "clips": rows,
         }
     )
@@ -236,6 +239,8 @@ def write_report(result: dict, directory: str | Path) -> Path:
         "| of which memory cells / feed-forward | "
         f"{nano(result['avg_power_cells_w'])} / {nano(result['avg_power_feedforward_w'])} |",
         f"| simulation time per clip | {result['sim_seconds_per_clip'] or 0:.1f} s |",
+        "| realized weights: largest error, rounded to 0 | "
+        f"{pct(result['max_weight_error'])}, {result['weights_rounded_to_zero']} |",
         "",
     ]
     if plot_clips(result["clips"], out / "clips.png"):

@@ -137,3 +137,34 @@ def test_transient_noise_is_suppressed_at_a_cell():
     # The state current is much quieter than the analog current it is made from.
     assert cell["output_relative_noise"] < cell["input_relative_noise"] / 5
     assert loud["noise_suppression_min"] == cell["suppression"] > 5
+
+
+def test_hardware_bounds_hold_after_training_and_survive_saving(tmp_path):
+    from bmru_keras.constraints import MagnitudeRange, MirrorRatio
+
+    w = np.array([-3.0, -0.012, -0.005, 0.0, 0.004, 0.015, 0.5, 20.0], "float32")
+    np.testing.assert_allclose(
+        np.asarray(MirrorRatio(0.02, 8.0)(w)), [-3, -0.02, 0, 0, 0, 0.02, 0.5, 8], rtol=1e-6
+    )
+    np.testing.assert_allclose(np.asarray(MagnitudeRange(0.1, 2)(w))[[0, 3, 7]], [-2, 0.1, 2])
+    config = ModelConfig(units=3, layers=1, weight_range=[0.05, 1.0], current_range=[0.1, 1.5])
+    bounded = build_kws_model(13, 2, config)
+    bounded.compile(optimizer=keras.optimizers.Adam(0.5), loss="mse")
+    x = np.random.default_rng(0).uniform(0, 1, (8, 10, 13)).astype("float32")
+    bounded.fit(x, np.ones((8, 10, 2)), epochs=2, verbose=0)
+    for layer in ("input_dense", "classifier"):
+        kernel = np.abs(np.asarray(bounded.get_layer(layer).kernel))
+        assert np.all((kernel == 0) | ((kernel >= 0.05 - 1e-6) & (kernel <= 1 + 1e-6)))
+    cell = bounded.get_layer("memory_0").cell
+    for raw in (cell.raw_alpha, cell.raw_beta_width):
+        assert np.all((np.abs(raw) >= 0.1 - 1e-6) & (np.abs(raw) <= 1.5 + 1e-6))
+    bounded.save(tmp_path / "m.keras")
+    again = keras.saving.load_model(tmp_path / "m.keras")
+    assert again.get_layer("memory_0").cell.unit_constraint.get_config() == {
+        "low": 0.1,
+        "high": 1.5,
+    }
+    with pytest.raises(ConfigError, match="weight_range"):
+        path = tmp_path / "c.yaml"
+        path.write_text("model: {weight_range: [1.0, 0.5]}\n")
+        load_config(path)

@@ -39,6 +39,10 @@ class BistableCell(Layer):
             :class:`keras.layers.Dense`, for the input projection.
         alpha_initializer: initializer of the raw amplitude ``p_alpha``
             (``alpha = |p_alpha|``).
+        unit_constraint: constraint on every per-unit raw parameter
+            (``p_alpha`` and the thresholds' raw weights), e.g.
+            :class:`bmru_keras.constraints.MagnitudeRange` to keep the bias
+            currents of a circuit in range.
     """
 
     #: Whether ``epsilon`` is a weight that training may anneal.
@@ -58,6 +62,7 @@ class BistableCell(Layer):
         bias_regularizer=None,
         kernel_constraint=None,
         bias_constraint=None,
+        unit_constraint=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -81,6 +86,7 @@ class BistableCell(Layer):
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
+        self.unit_constraint = constraints.get(unit_constraint)
         self.state_size = units
         self.output_size = units
 
@@ -107,9 +113,7 @@ class BistableCell(Layer):
                 regularizer=self.bias_regularizer,
                 constraint=self.bias_constraint,
             )
-        self.raw_alpha = self.add_weight(
-            shape=(self.units,), name="raw_alpha", initializer=self.alpha_initializer
-        )
+        self.raw_alpha = self.unit_weight("raw_alpha", self.alpha_initializer)
         self.build_unit_weights()
         if self.relaxable:
             self._epsilon = self.add_weight(
@@ -126,8 +130,17 @@ class BistableCell(Layer):
             return initializers.RandomUniform(low, high)
         return initializers.get(initializer)
 
+    def unit_weight(self, name: str, initializer):
+        """A per-unit raw parameter, under :attr:`unit_constraint`."""
+        return self.add_weight(
+            shape=(self.units,),
+            name=name,
+            initializer=initializer,
+            constraint=self.unit_constraint,
+        )
+
     def build_unit_weights(self) -> None:
-        """Create the per-unit weights of the subclass."""
+        """Create the per-unit weights of the subclass (:meth:`unit_weight`)."""
         raise NotImplementedError
 
     def gates(self, inputs):
@@ -185,6 +198,7 @@ class BistableCell(Layer):
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
             "kernel_constraint": constraints.serialize(self.kernel_constraint),
             "bias_constraint": constraints.serialize(self.bias_constraint),
+            "unit_constraint": constraints.serialize(self.unit_constraint),
         }
         if not self.relaxable:
             del config["epsilon"]

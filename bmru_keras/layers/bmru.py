@@ -38,9 +38,7 @@ class BMRUCell(BistableCell):
         self.beta_initializer = self.threshold_initializer(beta_initializer, 0.1, 0.5)
 
     def build_unit_weights(self) -> None:
-        self.raw_beta = self.add_weight(
-            shape=(self.units,), name="raw_beta", initializer=self.beta_initializer
-        )
+        self.raw_beta = self.unit_weight("raw_beta", self.beta_initializer)
 
     @property
     def beta(self):

@@ -54,16 +54,8 @@ class FQBMRUCell(BistableCell):
         self.beta_width_initializer = self.threshold_initializer(beta_width_initializer, 0.1, 0.5)
 
     def build_unit_weights(self) -> None:
-        self.raw_beta_low = self.add_weight(
-            shape=(self.units,),
-            name="raw_beta_low",
-            initializer=self.beta_low_initializer,
-        )
-        self.raw_beta_width = self.add_weight(
-            shape=(self.units,),
-            name="raw_beta_width",
-            initializer=self.beta_width_initializer,
-        )
+        self.raw_beta_low = self.unit_weight("raw_beta_low", self.beta_low_initializer)
+        self.raw_beta_width = self.unit_weight("raw_beta_width", self.beta_width_initializer)
 
     @property
     def beta_low(self):
