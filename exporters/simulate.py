@@ -22,6 +22,10 @@ class ClipSimulation:
     states: dict  # memory layer -> (frames, units) bool
     power: dict  # supply kind -> mean watts over the clip ({} at behavioral level)
     seconds: float  # wall time of the simulation
+    # memory layer -> (frames, units): each cell's input current (positive sum
+    # minus negative sum, before the cell's ReLU) in units; NaN for an omitted
+    # cell; {} at behavioral level
+    candidates: dict
 
 
 def input_sources(export: CircuitExport, features: np.ndarray, frame: float) -> list[str]:
@@ -127,4 +131,14 @@ def _read(export: CircuitExport, vectors: dict, frames: int, frame: float, secon
     for kind, supply in SUPPLIES.items() if export.models is not None else ():
         current = -vectors[f"vdd_{supply}#branch"]
         power[kind] = float(export.vdd * np.trapezoid(current, t) / t[-1])
-    return ClipSimulation(logits, states, power, seconds)
+    candidates = {}
+    for layer, probes in export.cell_probes.items():
+        columns = []
+        for pos, neg, _ in probes:
+            if pos is None:
+                columns.append(np.full(frames, np.nan))
+                continue
+            current = at_frames(f"{pos}#branch") - (at_frames(f"{neg}#branch") if neg else 0)
+            columns.append(current / export.unit_current)
+        candidates[layer] = np.stack(columns, axis=1)
+    return ClipSimulation(logits, states, power, seconds, candidates)

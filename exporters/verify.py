@@ -43,6 +43,7 @@ def _simulate(job):
     return index, {
         "logits": sim.logits,
         "states": sim.states,
+        "candidates": sim.candidates,
         "power": sim.power,
         "seconds": sim.seconds,
     }
@@ -84,6 +85,7 @@ def verify_run(
     probe = keras.Model(model.inputs, [model.get_layer(n).output for n in memories])
     sw_states = probe.predict(x, verbose=0)
     sw_states = sw_states if isinstance(sw_states, list) else [sw_states]
+    candidates = realized_candidates(quantized_model(model, export), x, memories)
     rule = config.model.decision
     settings = {
         "level": level,
@@ -109,6 +111,8 @@ def verify_run(
     with open(log, "a") as file:
         for i, result in map_unordered(_simulate, jobs, workers, scheduler):
             row = _row(data, i, result, software, quantized, sw_states, memories, rule)
+            if "candidates" in result:
+                row["cell_gain"] = cell_gains(result["candidates"], candidates, i)
             file.write(json.dumps(row, default=float) + "\n")
             file.flush()
             done[row["clip"]] = row
@@ -135,6 +139,35 @@ def verify_run(
     return result
 
 
+def realized_candidates(model: keras.Model, x: np.ndarray, layers: list[str]) -> dict:
+    """Each memory layer's input currents in software: ``inputs @ kernel +
+    bias`` before the cell's ReLU, ``(clips, frames, units)``."""
+    inputs = keras.Model(model.inputs, [model.get_layer(n).input for n in layers])
+    values = inputs.predict(x, verbose=0)
+    values = values if isinstance(values, list) else [values]
+    out = {}
+    for name, value in zip(layers, values, strict=True):
+        cell = model.get_layer(name).cell
+        bias = np.asarray(cell.bias) if cell.use_bias else 0.0
+        out[name] = value @ np.asarray(cell.kernel) + bias
+    return out
+
+
+def cell_gains(hardware: dict, software: dict, clip: int) -> dict:
+    """Per cell: the median over frames of hardware / software input current,
+    over the frames where the software current is at least 0.3 units."""
+    gains = {}
+    for layer, hw in hardware.items():
+        sw = software[layer][clip]
+        row = []
+        for u in range(hw.shape[1]):
+            big = np.abs(sw[:, u]) >= 0.3
+            ok = big & np.isfinite(hw[:, u])
+            row.append(float(np.median(hw[ok, u] / sw[ok, u])) if ok.any() else None)
+        gains[layer] = row
+    return gains
+
+
 def _row(data, i, result, software, quantized, sw_states, memories, rule) -> dict:
     clip = data.clips[i]
     row = {"clip": clip.path, "label": int(data.labels[i])}
@@ -149,6 +182,8 @@ def _row(data, i, result, software, quantized, sw_states, memories, rule) -> dic
     # The share of frames voting for the software's decision, in each.
     row["sw_vote"] = float(np.mean(software[i].argmax(1) == row["sw_decision"]))
     row["hw_vote"] = float(np.mean(hw.argmax(1) == row["sw_decision"]))
+    row["sw_mean_logits"] = software[i].mean(0).tolist()
+    row["hw_mean_logits"] = hw.mean(0).tolist()
     row["state_agreement"] = float(
         np.mean(
             [
@@ -176,7 +211,17 @@ def summarize(rows: list[dict], duration: float) -> dict:
         else {}
     )
     total_power = sum(power.values()) if power else None
+    gains = {}
+    for layer in done[0].get("cell_gain", {}) if done else ():
+        per_unit = zip(*(r["cell_gain"][layer] for r in done if "cell_gain" in r), strict=True)
+        gains[layer] = [
+            float(np.median([g for g in unit if g is not None]))
+            if any(g is not None for g in unit)
+            else None
+            for unit in per_unit
+        ]
     return {
+        "cell_input_gain": gains,
         "n_clips": len(rows),
         "n_failed": len(rows) - len(done),
         "clip_agreement": mean_of(done, lambda r: r["hw_decision"] == r["sw_decision"]),
@@ -243,6 +288,21 @@ def write_report(result: dict, directory: str | Path) -> Path:
         f"{pct(result['max_weight_error'])}, {result['weights_rounded_to_zero']} |",
         "",
     ]
+    gains = result.get("cell_input_gain") or {}
+    if gains:
+        width = max(len(values) for values in gains.values())
+        lines += [
+            "Each memory cell's input current, hardware / software with realized "
+            "weights (median over the frames where it is at least 0.3 units, then "
+            "over clips; 1 is exact):",
+            "",
+            "| layer | " + " | ".join(f"unit {u}" for u in range(width)) + " |",
+            "|---" * (width + 1) + "|",
+        ]
+        for layer, values in gains.items():
+            cells = ["n/a" if g is None else f"{g:.3f}" for g in values]
+            lines.append(f"| {layer} | " + " | ".join(cells) + " |")
+        lines.append("")
     if plot_clips(result["clips"], out / "clips.png"):
         lines += ["![per clip](clips.png)", ""]
     if failed:
