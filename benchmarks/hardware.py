@@ -3,6 +3,7 @@
 
     python benchmarks/hardware.py RUN_DIR --data-dir DIR [--clips 250] [--workers 2]
         [--split heldout] [--unit-current 3e-10] [--vdd 0.9] [--restart]
+        [--calibrate N] [--out DIR]
 
 The clips are the held-out speakers' (validation and test splits: the model
 never trained on them; the validation clips chose its checkpoint). The report
@@ -25,11 +26,13 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=250)
     parser.add_argument("--split", default="heldout")
     parser.add_argument("--restart", action="store_true")
+    parser.add_argument("--calibrate", type=int, default=0, metavar="N")
+    parser.add_argument("--out", help="default RUN_DIR/verification_benchmark")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--unit-current", type=float, default=3e-10)
     parser.add_argument("--vdd", type=float, default=0.9)
     args = parser.parse_args()
-    out = f"{args.run_dir}/verification_benchmark"
+    out = args.out or f"{args.run_dir}/verification_benchmark"
     result = verify_run(
         args.run_dir,
         args.data_dir,
@@ -40,6 +43,7 @@ def main() -> None:
         args.vdd,
         out=out,
         restart=args.restart,
+        calibration_clips=args.calibrate,
     )
     out = write_report(result, out)
     print((out / "verification.md").read_text())

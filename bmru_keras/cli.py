@@ -180,7 +180,7 @@ def _verify(args: argparse.Namespace) -> int:
         args.run_dir, args.data_dir, split, args.clips, args.workers,
         args.unit_current, args.vdd, level=args.level, models=_models(args),
         temperature=args.temperature, out=out, restart=args.restart,
-        scheduler=args.scheduler,
+        scheduler=args.scheduler, calibration_clips=args.calibrate,
     )  # fmt: skip
     write_report(result, out)
     if args.json:
@@ -316,6 +316,11 @@ def build_parser() -> argparse.ArgumentParser:
         "there is appended clip by clip and resumed by the next call",
     )  # fmt: skip
     verify.add_argument("--restart", action="store_true", help="discard earlier clip results")
+    verify.add_argument(
+        "--calibrate", type=int, default=0, metavar="N",
+        help="measure each cell's and output's gain on N training clips and rebuild "
+        "the circuit with it (transistor level; see exporters/calibrate.py)",
+    )  # fmt: skip
     verify.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask cluster")
     verify.add_argument("--json", action="store_true")
     _circuit_options(verify, 3e-10, 0.9)

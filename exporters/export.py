@@ -122,8 +122,16 @@ class CircuitExport:
 class Builder:
     """Collects blocks while the walker visits the layers."""
 
-    def __init__(self, model, models: ProcessModels, unit_current: float, sizing: Sizing):
+    def __init__(
+        self,
+        model,
+        models: ProcessModels | None,
+        unit_current: float,
+        sizing: Sizing,
+        gains: dict[str, np.ndarray] | None = None,
+    ):
         self.model = model
+        self.gains = gains or {}
         self.models = models
         self.unit_current = unit_current
         self.sizing = sizing
@@ -250,8 +258,19 @@ class Builder:
         self.input_nets = nets
         return [(net, None) for net in nets]
 
+    def corrected(self, name: str, kernel: np.ndarray, bias: np.ndarray):
+        """The weights to build for layer ``name``: each output's column divided
+        by its measured gain (:mod:`exporters.calibrate`), if any. Records the
+        realized weights the circuit then computes (realized x gain)."""
+        gain = self.gains.get(name)
+        if gain is not None:
+            kernel, bias = kernel / gain, bias / gain
+        realized = [self.quantize(kernel), self.quantize(bias)]
+        self.quantized[name] = realized if gain is None else [r * gain for r in realized]
+        return kernel, bias
+
     def affine(self, name: str, signal, kernel, bias, readout: bool = False):
-        self.quantized[name] = [self.quantize(kernel), self.quantize(bias)]
+        kernel, bias = self.corrected(name, kernel, bias)
         block = self.block(name, "readout" if readout else "dense")
         sums = self._sums(block, name, signal, kernel, bias, probe_source=readout or None)
         if readout:
@@ -322,7 +341,7 @@ class Builder:
 
     def memory(self, name, signal, kernel, bias, currents):
         """FQ-BMRU units; ``currents``: their :class:`CellCurrents`."""
-        self.quantized[name] = [self.quantize(kernel), self.quantize(bias)]
+        kernel, bias = self.corrected(name, kernel, bias)
         block = self.block(name, "memory", "cell")
         sums = self._sums(block, name, signal, kernel, bias, probe_source=True)
         out, states = [], []
@@ -418,6 +437,7 @@ def export_to_circuit(
     level: str = "transistor",
     models: ProcessModels | None = None,
     sizing: Sizing | None = None,
+    gains: dict[str, np.ndarray] | None = None,
 ) -> CircuitExport:
     """Export a trained model (the KWS topology: Dense, ReLU, FQBMRU, Add) to
     a circuit. See ``docs/circuits.md`` for the mapping.
@@ -430,6 +450,9 @@ def export_to_circuit(
             elements, :mod:`exporters.behavioral`; no power, fast).
         models: the process models at transistor level.
         sizing: the realizable mirror devices (both levels use its ratios).
+        gains: per layer name, each output's measured hardware / software
+            gain; its weights are built divided by it (transistor level, see
+            :mod:`exporters.calibrate`).
     """
     if level not in ("transistor", "behavioral"):
         raise ExportError(f"level={level!r}: choose 'transistor' or 'behavioral'")
@@ -438,11 +461,12 @@ def export_to_circuit(
             f"unit_current={unit_current:g} A is outside 0.1 pA - 100 nA (subthreshold)"
         )
     if level == "behavioral":
-        if models is not None:
-            raise ExportError("level='behavioral' has ideal elements: it takes no models")
+        if models is not None or gains:
+            raise ExportError("level='behavioral' has ideal elements: it takes no models or gains")
         return _behavioral(model, unit_current, vdd, sizing or Sizing(4e-6, 8e-6))
     models = models or gf180mcu()
-    builder = Builder(model, models, unit_current, sizing or Sizing(models.width, models.length))
+    sizing = sizing or Sizing(models.width, models.length)
+    builder = Builder(model, models, unit_current, sizing, gains)
     _walk(model, builder)
     for block, _ in builder.blocks:
         block.ports += ["vdd", "gnd"]

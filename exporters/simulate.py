@@ -142,3 +142,21 @@ def _read(export: CircuitExport, vectors: dict, frames: int, frame: float, secon
             columns.append(current / export.unit_current)
         candidates[layer] = np.stack(columns, axis=1)
     return ClipSimulation(logits, states, power, seconds, candidates)
+
+
+def simulate_job(job: tuple) -> tuple:
+    """``(export, index, features, frame, temperature)`` -> ``(index, result)``
+    for worker pools: the simulation's arrays, or ``{"error": ...}``, so
+    that one failed clip does not stop the others."""
+    export, index, features, frame, temperature = job
+    try:
+        sim = simulate_clip(export, features, frame, temperature)
+    except Exception as error:  # reported per clip, the others go on
+        return index, {"error": f"{type(error).__name__}: {error}"}
+    return index, {
+        "logits": sim.logits,
+        "states": sim.states,
+        "candidates": sim.candidates,
+        "power": sim.power,
+        "seconds": sim.seconds,
+    }

@@ -16,37 +16,11 @@ import numpy as np
 from bmru_keras.evaluation import clip_decisions
 from bmru_keras.parallel import map_unordered, open_log
 from bmru_keras.training import load_run, run_inputs
-from exporters.export import CircuitExport, export_to_circuit
+from exporters.calibrate import measure_gains
+from exporters.export import export_to_circuit
 from exporters.pdk import ProcessModels
-from exporters.simulate import simulate_clip
-
-
-def quantized_model(model: keras.Model, export: CircuitExport) -> keras.Model:
-    """A copy of ``model`` whose kernels and biases are the realized mirror
-    ratios of the export."""
-    copy = keras.models.clone_model(model)
-    copy.set_weights(model.get_weights())
-    for name, (kernel, bias) in export.quantized_weights.items():
-        layer = copy.get_layer(name)
-        layer.kernel.assign(kernel)
-        if getattr(layer, "bias", None) is not None:
-            layer.bias.assign(bias)
-    return copy
-
-
-def _simulate(job):
-    export, index, features, frame, temperature = job
-    try:
-        sim = simulate_clip(export, features, frame, temperature)
-    except Exception as error:  # reported per clip, the others go on
-        return index, {"error": f"{type(error).__name__}: {error}"}
-    return index, {
-        "logits": sim.logits,
-        "states": sim.states,
-        "candidates": sim.candidates,
-        "power": sim.power,
-        "seconds": sim.seconds,
-    }
+from exporters.simulate import simulate_job
+from exporters.software import quantized_model, realized_candidates
 
 
 def verify_run(
@@ -64,8 +38,13 @@ def verify_run(
     out: str | Path | None = None,
     restart: bool = False,
     scheduler=None,
+    calibration_clips: int = 0,
 ) -> dict:
     """Export a run, simulate ``clips`` clips of ``split`` and compare with Keras.
+
+    With ``calibration_clips``, that many training clips first measure each
+    memory cell's and readout output's gain (:mod:`exporters.calibrate`) and
+    the circuit is rebuilt with it.
 
     Each clip's row is appended to ``out/clips.jsonl`` as soon as it is
     simulated (``out`` defaults to ``RUN_DIR/verification``); a second call
@@ -79,6 +58,13 @@ def verify_run(
     export = export_to_circuit(
         model, unit_current=unit_current, vdd=vdd, level=level, models=models
     )
+    gains = {}
+    if calibration_clips:
+        _, _, x_cal = run_inputs(config, normalization, root, "training", calibration_clips)
+        gains = measure_gains(model, export, x_cal, frame, workers, scheduler)
+        export = export_to_circuit(
+            model, unit_current=unit_current, vdd=vdd, models=models, gains=gains
+        )
     software = model.predict(x, batch_size=256, verbose=0)
     quantized = quantized_model(model, export).predict(x, batch_size=256, verbose=0)
     memories = list(export.states)
@@ -98,6 +84,7 @@ def verify_run(
         else [str(export.models.library), export.models.corner],
         "model_file_mtime": (Path(run_dir) / "model.keras").stat().st_mtime,
         "netlist_sha256": export.fingerprint(),
+        "calibration_clips": calibration_clips,
     }
     out = Path(out) if out is not None else Path(run_dir) / "verification"
     log = out / "clips.jsonl"
@@ -109,7 +96,7 @@ def verify_run(
     ]
     start = time.perf_counter()
     with open(log, "a") as file:
-        for i, result in map_unordered(_simulate, jobs, workers, scheduler):
+        for i, result in map_unordered(simulate_job, jobs, workers, scheduler):
             row = _row(data, i, result, software, quantized, sw_states, memories, rule)
             if "candidates" in result:
                 row["cell_gain"] = cell_gains(result["candidates"], candidates, i)
@@ -128,6 +115,7 @@ def verify_run(
             "transistors": export.transistor_count or None,
             "transistors_by_block": export.transistors,
             "wall_seconds": wall,
+            "calibration_gains": {k: v.tolist() for k, v in gains.items()},
             "workers": workers,
             "max_weight_error": max(
                 (abs(w["relative_error"]) for w in export.weights if w["realized"]), default=0.0
@@ -137,20 +125,6 @@ def verify_run(
         }
     )
     return result
-
-
-def realized_candidates(model: keras.Model, x: np.ndarray, layers: list[str]) -> dict:
-    """Each memory layer's input currents in software: ``inputs @ kernel +
-    bias`` before the cell's ReLU, ``(clips, frames, units)``."""
-    inputs = keras.Model(model.inputs, [model.get_layer(n).input for n in layers])
-    values = inputs.predict(x, verbose=0)
-    values = values if isinstance(values, list) else [values]
-    out = {}
-    for name, value in zip(layers, values, strict=True):
-        cell = model.get_layer(name).cell
-        bias = np.asarray(cell.bias) if cell.use_bias else 0.0
-        out[name] = value @ np.asarray(cell.kernel) + bias
-    return out
 
 
 def cell_gains(hardware: dict, software: dict, clip: int) -> dict:

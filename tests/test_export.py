@@ -127,13 +127,13 @@ def test_export_and_verify_commands(tiny_run, tmp_path, capsys, monkeypatch):
     import json
 
     from bmru_keras.cli import main
-    from exporters import verify
+    from exporters import simulate
     from exporters.errors import SimulationError
 
     assert main(["export", str(tiny_run), "--out", str(tmp_path / "circuit")]) == 0
     assert (tmp_path / "circuit" / "network.spice").is_file()
     # One clip fails in the simulator: it is reported, the other is kept.
-    real = verify.simulate_clip
+    real = simulate.simulate_clip
     calls = []
 
     def flaky(export, features, frame, temperature):
@@ -142,7 +142,7 @@ def test_export_and_verify_commands(tiny_run, tmp_path, capsys, monkeypatch):
             raise SimulationError("timestep too small")
         return real(export, features, frame, temperature)
 
-    monkeypatch.setattr(verify, "simulate_clip", flaky)
+    monkeypatch.setattr(simulate, "simulate_clip", flaky)
     capsys.readouterr()
     sample = str(sample_dir())
     command = ["verify", str(tiny_run), "--data-dir", sample, "--json", "--clips"]
@@ -169,7 +169,7 @@ def test_export_and_verify_commands(tiny_run, tmp_path, capsys, monkeypatch):
 
 
 def test_behavioral_level_decides_as_the_realized_weights(tiny_model):
-    from exporters.verify import quantized_model
+    from exporters.software import quantized_model
 
     export = export_to_circuit(tiny_model, unit_current=UNIT, vdd=0.9, level="behavioral")
     assert export.transistors == {} and export.models is None
@@ -204,3 +204,17 @@ def test_verify_without_a_model_names_the_folder(tmp_path, capsys):
 
     assert main(["verify", str(tmp_path), "--data-dir", str(tmp_path)]) == 2
     assert "no config.yaml" in capsys.readouterr().err
+
+
+def test_calibration_brings_cell_inputs_to_the_software(tiny_run, tmp_path):
+    from exporters.verify import verify_run
+
+    sample = sample_dir()
+    plain = verify_run(tiny_run, sample, clips=2, out=tmp_path / "plain")
+    tuned = verify_run(tiny_run, sample, clips=2, out=tmp_path / "tuned", calibration_clips=3)
+    assert set(tuned["calibration_gains"]) == {"memory_0", "classifier"}
+    assert plain["calibration_gains"] == {} and tuned["calibration_clips"] == 3
+    before = [g for g in plain["cell_input_gain"]["memory_0"] if g is not None]
+    after = [g for g in tuned["cell_input_gain"]["memory_0"] if g is not None]
+    assert len(before) == len(after) >= 1
+    assert max(abs(g - 1) for g in after) < max(0.01, max(abs(g - 1) for g in before) / 2)

@@ -1,0 +1,76 @@
+"""Design-time calibration of an exported circuit against its software.
+
+The mirrors' systematic errors (drain-induced barrier lowering: a copy's
+drain-source voltage differs from its diode's; narrow-width effects) compound
+over the stages in front of a memory cell or a readout output: measured on
+``kws_yes_d4``, cell input currents were 0.92-1.02 of the software's. This
+module simulates calibration clips (from the training split: never the
+clips a verification reports), measures for each memory cell's input and
+each readout output the least-squares gain through the origin,
+
+    gain = sum(hw * sw) / sum(sw^2)   over the frames with |sw| >= 0.3 units,
+
+and :func:`exporters.export.export_to_circuit` (``gains=``) then builds each
+output's weights divided by its gain. Cells and readout outputs are
+corrected in one pass: a cell's correction does not change the analog path
+into the next layer (that goes through its binary state).
+"""
+
+import keras
+import numpy as np
+
+from bmru_keras.parallel import map_unordered
+from exporters.errors import SimulationError
+from exporters.export import CircuitExport
+from exporters.simulate import simulate_job
+from exporters.software import quantized_model, realized_candidates
+
+MIN_SIGNAL = 0.3  # units: frames with smaller software values carry no gain information
+
+
+def least_squares_gain(hw: np.ndarray, sw: np.ndarray) -> float:
+    """``sum(hw sw) / sum(sw^2)`` over the entries with ``|sw| >= 0.3`` and a
+    finite ``hw``; 1 when there are none."""
+    use = (np.abs(sw) >= MIN_SIGNAL) & np.isfinite(hw)
+    return float(np.sum(hw[use] * sw[use]) / np.sum(sw[use] ** 2)) if use.any() else 1.0
+
+
+def readout_layer(model: keras.Model) -> str:
+    """The name of the layer whose output is the model's (the readout)."""
+    for layer in model.layers:
+        if layer.output is model.outputs[0]:
+            return layer.name
+    raise ValueError("the model's output is not the output of one of its layers")
+
+
+def measure_gains(
+    model: keras.Model,
+    export: CircuitExport,
+    x: np.ndarray,
+    frame: float = 0.01,
+    workers: int = 1,
+    scheduler=None,
+) -> dict[str, np.ndarray]:
+    """Per memory layer and for the readout, each output's hardware /
+    software gain on the clips ``x`` (an uncorrected ``export`` of ``model``)."""
+    realized = quantized_model(model, export)
+    layers = list(export.states)
+    software = realized_candidates(realized, x, layers)
+    logits = realized.predict(x, batch_size=256, verbose=0)
+    jobs = [(export, i, x[i], frame, 27.0) for i in range(len(x))]
+    results = dict(map_unordered(simulate_job, jobs, workers, scheduler))
+    done = [i for i in range(len(x)) if "error" not in results[i]]
+    if not done:
+        raise SimulationError(f"every calibration clip failed to simulate: {results[0]['error']}")
+    gains = {}
+    for layer in layers:
+        hw = np.stack([results[i]["candidates"][layer] for i in done])
+        sw = software[layer][done]
+        gains[layer] = np.array(
+            [least_squares_gain(hw[..., u], sw[..., u]) for u in range(hw.shape[-1])]
+        )
+    hw = np.stack([results[i]["logits"] for i in done])
+    gains[readout_layer(model)] = np.array(
+        [least_squares_gain(hw[..., c], logits[done][..., c]) for c in range(hw.shape[-1])]
+    )
+    return gains
