@@ -127,6 +127,10 @@ def _circuit_options(
         "--model-include", metavar="FILE", action="append", default=[],
         help="a file to .include before the library (repeatable)",
     )  # fmt: skip
+    models.add_argument(
+        "--unit-device", type=float, nargs=2, metavar=("W_UM", "L_UM"), default=(4.0, 8.0),
+        help="the unit transistor, um (default 4 8; mismatch falls as 1/sqrt(W L))",
+    )  # fmt: skip
     models.add_argument("--nmos", help="NMOS device name in --model-library")
     models.add_argument("--pmos", help="PMOS device name in --model-library")
 
@@ -142,7 +146,7 @@ def _models(args: argparse.Namespace):
     if not args.model_library:
         if args.nmos or args.pmos or args.model_include:
             raise SystemExit("--nmos, --pmos and --model-include go with --model-library")
-        return gf180mcu(args.corner or "typical")
+        return gf180mcu(args.corner or "typical", *(1e-6 * v for v in args.unit_device))
     if not (args.nmos and args.pmos):
         raise SystemExit("--model-library needs --nmos and --pmos (the device names in it)")
     return ProcessModels(
@@ -151,6 +155,8 @@ def _models(args: argparse.Namespace):
         nmos=args.nmos,
         pmos=args.pmos,
         includes=tuple(Path(f) for f in args.model_include),
+        width=1e-6 * args.unit_device[0],
+        length=1e-6 * args.unit_device[1],
     )
 
 

@@ -8,6 +8,7 @@ in the report folder as it arrives; a second call with the same settings
 simulates only what is missing.
 """
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from bmru_keras.evaluation import clip_decisions
 from bmru_keras.parallel import map_unordered, open_log
 from exporters.export import export_to_circuit
 from exporters.mismatch import mismatched
-from exporters.pdk import GF180_CORNERS, gf180mcu
+from exporters.pdk import GF180_CORNERS
 from exporters.simulate import simulate_clip
 
 TEMPERATURES = (-40.0, 27.0, 85.0)
@@ -81,7 +82,9 @@ def montecarlo(args, out: Path) -> dict:
     from exporters.mismatch import GF180MCU_MISMATCH
 
     config, model, data, x, software, split = _inputs(args)
-    export = export_to_circuit(model, unit_current=args.unit_current, vdd=args.vdd)
+    export = export_to_circuit(
+        model, unit_current=args.unit_current, vdd=args.vdd, models=args.models
+    )
     settings = _settings(
         args, split, trials=args.trials, seed=args.seed, netlist_sha256=export.fingerprint()
     )
@@ -131,8 +134,8 @@ def montecarlo(args, out: Path) -> dict:
             "|---|---|",
             f"| software clip accuracy | {100 * result['sw_clip_accuracy']:.1f} % |",
             f"| hardware clip accuracy, mean over samples | "
-            f"{_pct(result['hw_clip_accuracy_mean'])} |",
-            f"| hardware clip accuracy, worst sample | {_pct(result['hw_clip_accuracy_min'])} |",
+            f"{_pct(result['hw_clip_accuracy_mean'])} % |",
+            f"| hardware clip accuracy, worst sample | {_pct(result['hw_clip_accuracy_min'])} % |",
             f"| decisions that differ from software | {100 * result['flip_rate']:.1f} % |",
             f"| clips that ever flip | {result['clips_ever_flipped']} of {len(x)} |",
             "",
@@ -154,7 +157,7 @@ def corners(args, out: Path) -> dict:
     grid = [(c, t, s) for c in process for t in temperatures for s in supplies]
     jobs, fingerprints = [], []
     for corner, temperature, scale in grid:
-        models = args.models if args.model_library else gf180mcu(corner)
+        models = dataclasses.replace(args.models, corner=corner)
         export = export_to_circuit(
             model, unit_current=args.unit_current, vdd=args.vdd * scale, models=models
         )
