@@ -16,7 +16,7 @@ import numpy as np
 from bmru_keras.evaluation import clip_decisions
 from bmru_keras.parallel import map_unordered, open_log
 from bmru_keras.training import load_run, run_inputs
-from exporters.calibrate import measure_gains
+from exporters.calibrate import measure_gains, median_gain
 from exporters.export import export_to_circuit
 from exporters.pdk import ProcessModels
 from exporters.simulate import simulate_job
@@ -128,18 +128,12 @@ def verify_run(
 
 
 def cell_gains(hardware: dict, software: dict, clip: int) -> dict:
-    """Per cell: the median over frames of hardware / software input current,
-    over the frames where the software current is at least 0.3 units."""
-    gains = {}
-    for layer, hw in hardware.items():
-        sw = software[layer][clip]
-        row = []
-        for u in range(hw.shape[1]):
-            big = np.abs(sw[:, u]) >= 0.3
-            ok = big & np.isfinite(hw[:, u])
-            row.append(float(np.median(hw[ok, u] / sw[ok, u])) if ok.any() else None)
-        gains[layer] = row
-    return gains
+    """Per cell, on one clip: the median over frames of hardware / software
+    input current (:func:`exporters.calibrate.median_gain`)."""
+    return {
+        layer: [median_gain(hw[:, u], software[layer][clip][:, u]) for u in range(hw.shape[1])]
+        for layer, hw in hardware.items()
+    }
 
 
 def _row(data, i, result, software, quantized, sw_states, memories, rule) -> dict:
