@@ -16,6 +16,7 @@ import numpy as np
 
 from bmru_keras.evaluation import clip_decisions
 from bmru_keras.parallel import map_unordered, open_log
+from exporters.errors import ExportError
 from exporters.export import export_to_circuit
 from exporters.mismatch import mismatched
 from exporters.pdk import GF180_CORNERS
@@ -81,6 +82,12 @@ def montecarlo(args, out: Path) -> dict:
     simulated on each: the decision flip rate per clip and overall."""
     from exporters.mismatch import GF180MCU_MISMATCH
 
+    if args.model_library:
+        raise ExportError(
+            "the Monte Carlo study samples GF180MCU's mismatch coefficients; for another "
+            "library call exporters.mismatch.mismatched(export, seed, Pelgrom(...)) "
+            "with your process's coefficients"
+        )
     config, model, data, x, software, split = _inputs(args)
     export = export_to_circuit(
         model, unit_current=args.unit_current, vdd=args.vdd, models=args.models
@@ -117,6 +124,7 @@ def montecarlo(args, out: Path) -> dict:
         "sw_clip_accuracy": float(np.mean(software == data.labels)),
         "hw_clip_accuracy_mean": float(np.mean(accuracy)) if accuracy else None,
         "hw_clip_accuracy_min": float(np.min(accuracy)) if accuracy else None,
+        "hw_clip_accuracy_per_sample": accuracy,
         "flip_rate": float(flips.sum() / max(simulated.sum(), 1)),
         "clips_ever_flipped": int((per_clip > 0).sum()),
         "flip_rate_per_clip": {c.path: float(r) for c, r in zip(data.clips, per_clip, strict=True)},
