@@ -31,7 +31,10 @@ ELECTRON = 1.602176634e-19
 
 
 def noise_sources(export: CircuitExport, input_noise: float, step: float, seed: int) -> list[str]:
-    """The ``trnoise`` sources of a noise transient (see the module)."""
+    """The ``trnoise`` sources of a noise transient (see the module); ngspice
+    takes ``seed >= 1``."""
+    if seed < 1:
+        raise ValueError(f"ngspice's noise seed must be at least 1; got {seed}")
     lines = []
     for net in export.inputs:
         amplitude = input_noise * export.unit_current
@@ -46,7 +49,7 @@ def noise_sources(export: CircuitExport, input_noise: float, step: float, seed: 
         )
         amplitude = np.sqrt(ELECTRON * row["amperes"] / step)
         lines.append(f"INZ_{node} vdd_bias {node} DC 0 TRNOISE({amplitude:.4g} {step:.4g} 0 0)")
-    lines.append(f".options seed={seed}")
+    lines.append(f".options seed={seed}")  # ngspice needs a positive seed
     return lines
 
 
