@@ -260,7 +260,8 @@ def noise(args, out: Path) -> dict:
     export = export_to_circuit(
         model, unit_current=args.unit_current, vdd=args.vdd, models=args.models
     )
-    jobs = [(i, export, x[i], args.frames, args.input_noise, args.seed + i + 1) for i in range(len(x))]
+    seeds = args.seed + 1 + np.arange(len(x))  # ngspice takes seeds from 1
+    jobs = [(i, export, x[i], args.frames, args.input_noise, int(seeds[i])) for i in range(len(x))]
     per_clip = dict(map_unordered(_noise_job, jobs, args.workers, args.scheduler))
     failed = {data.clips[i].path: r["error"] for i, r in per_clip.items() if "error" in r}
     done = [per_clip[i] for i in sorted(per_clip) if "error" not in per_clip[i]]
