@@ -319,7 +319,7 @@ def noise(args, out: Path) -> dict:
             "|---|---|---|---|",
             *rows,
             "",
-            f"Smallest suppression: {result['noise_suppression_min']}",
+            f"Smallest suppression: {_times(result['noise_suppression_min'])}",
             "",
             "![first cell, first clip](noise.png)",
             "",
