@@ -4,6 +4,7 @@ import keras
 import numpy as np
 
 from bmru_keras.layers.bistable import BistableCell
+from bmru_keras.robustness import perturb
 
 
 def relaxable_cells(model: keras.Model) -> list[BistableCell]:
@@ -96,9 +97,7 @@ class ParameterNoise(keras.callbacks.Callback):
     def on_train_batch_begin(self, batch, logs=None):
         variables = self.model.trainable_weights
         self._clean = [np.asarray(v) for v in variables]
-        self._noisy = [
-            w * (1 + self.rng.normal(0.0, self.fraction / 3, w.shape)) for w in self._clean
-        ]
+        self._noisy = perturb(self._clean, self.fraction, self.rng)
         for variable, value in zip(variables, self._noisy, strict=True):
             variable.assign(value)
 

@@ -18,6 +18,7 @@ without device effects, and reports no power.
 """
 
 from exporters.export import Builder
+from exporters.mapping import CELL_BIASES
 
 
 def cell_subcircuit(tau: float, sharpness: float) -> str:
@@ -55,8 +56,8 @@ class BehavioralBuilder(Builder):
         return name
 
     def _affine_into(self, name, signal, kernel, bias, outputs) -> None:
-        kernel_q, bias_q = self.quantize(kernel), self.quantize(bias)
-        self.quantized[name] = [kernel_q, bias_q]
+        self.corrected(name, kernel, bias)  # no gains here: records the realized weights
+        kernel_q, bias_q = self.quantized[name]
         for j, out in enumerate(outputs):
             terms = [(None, abs(w)) for w in (*kernel[:, j], bias[j]) if w != 0]
             self._record(name, terms, [self.sizing.mirror(r) for _, r in terms])
@@ -117,13 +118,10 @@ class BehavioralBuilder(Builder):
                 f"iu={self.unit_current:.6g} vdd={self.vdd:g}"
             )
             self.lines.append(f".ic v({state})=0")
-            for label, amperes in (
-                ("I_thresh", cell.i_thresh),
-                ("I_width", cell.i_width),
-                ("I_gain", cell.i_gain),
-            ):
+            for _, label, field_name in CELL_BIASES:
+                amperes = float(getattr(cell, field_name))
                 self.bias_table.append(
-                    {"block": name, "unit": u, "name": label, "amperes": float(amperes)}
+                    {"block": name, "unit": u, "name": label, "amperes": amperes}
                 )
             out.append((output, None))
             states.append(state)

@@ -22,6 +22,7 @@ from exporters import spice
 from exporters.blocks import Block, Sizing, p_to_n, sum_node
 from exporters.cells import TRANSISTORS, cell_library
 from exporters.errors import ExportError
+from exporters.mapping import CELL_BIASES
 from exporters.pdk import ProcessModels, gf180mcu
 from exporters.registry import handler_for
 
@@ -366,11 +367,8 @@ class Builder:
             if neg is not None:
                 n_node = p_to_n(block, neg[0], block.net("cn"), self.models)
                 block.mos("n", v0, n_node, "gnd", self.models)
-            for key, label, amperes in (
-                ("th", "I_thresh", currents[u].i_thresh),
-                ("wd", "I_width", currents[u].i_width),
-                ("gn", "I_gain", currents[u].i_gain),
-            ):
+            for key, label, field_name in CELL_BIASES:
+                amperes = getattr(currents[u], field_name)
                 net = self.port(block, f"{key}_{name}_{u}")
                 block.mos("n", net, net, "gnd", self.models)
                 self.sources.append((f"IB_{key}_{name}_{u}", net, float(amperes)))

@@ -10,6 +10,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+#: Each cell bias current: its node prefix in the netlist, its name in the
+#: bias table, its :class:`CellCurrents` field.
+CELL_BIASES = (
+    ("th", "I_thresh", "i_thresh"),
+    ("wd", "I_width", "i_width"),
+    ("gn", "I_gain", "i_gain"),
+)
+
 
 @dataclass(frozen=True)
 class CellCurrents:

@@ -25,6 +25,7 @@ import time
 import numpy as np
 
 from exporters.export import CircuitExport
+from exporters.mapping import CELL_BIASES
 from exporters.simulate import input_sources, run_deck
 
 ELECTRON = 1.602176634e-19
@@ -53,7 +54,7 @@ def noise_sources(export: CircuitExport, input_noise: float, step: float, seed: 
     return lines
 
 
-_BIAS_NODES = {"I_thresh": "th", "I_width": "wd", "I_gain": "gn"}
+_BIAS_NODES = {label: key for key, label, _ in CELL_BIASES}
 
 
 def cell_noise(

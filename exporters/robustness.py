@@ -20,7 +20,7 @@ from exporters.errors import ExportError
 from exporters.export import export_to_circuit
 from exporters.mismatch import mismatched
 from exporters.pdk import GF180_CORNERS
-from exporters.simulate import simulate_clip
+from exporters.simulate import simulate_job
 
 TEMPERATURES = (-40.0, 27.0, 85.0)
 SUPPLY_SCALES = (0.9, 1.0, 1.1)
@@ -28,12 +28,11 @@ SUPPLY_SCALES = (0.9, 1.0, 1.1)
 
 def _decide(job: tuple) -> tuple:
     key, export, features, frame, temperature, rule = job
-    try:
-        sim = simulate_clip(export, features, frame, temperature)
-    except Exception as error:  # reported per job, the others go on
-        return key, {"error": f"{type(error).__name__}: {error}"}
-    power = sum(v for k, v in sim.power.items() if k != "bias")
-    return key, {"decision": int(clip_decisions(sim.logits[None], rule)[0]), "power_w": power}
+    _, sim = simulate_job((export, key, features, frame, temperature))
+    if "error" in sim:  # reported per job, the others go on
+        return key, sim
+    power = sum(v for k, v in sim["power"].items() if k != "bias")
+    return key, {"decision": int(clip_decisions(sim["logits"][None], rule)[0]), "power_w": power}
 
 
 def run_logged(

@@ -66,12 +66,13 @@ def verify_run(
             model, unit_current=unit_current, vdd=vdd, models=models, gains=gains
         )
     software = model.predict(x, batch_size=256, verbose=0)
-    quantized = quantized_model(model, export).predict(x, batch_size=256, verbose=0)
+    realized = quantized_model(model, export)
+    quantized = realized.predict(x, batch_size=256, verbose=0)
     memories = list(export.states)
     probe = keras.Model(model.inputs, [model.get_layer(n).output for n in memories])
     sw_states = probe.predict(x, verbose=0)
     sw_states = sw_states if isinstance(sw_states, list) else [sw_states]
-    candidates = realized_candidates(quantized_model(model, export), x, memories)
+    candidates = realized_candidates(realized, x, memories)
     rule = config.model.decision
     settings = {
         "level": level,
