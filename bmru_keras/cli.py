@@ -224,6 +224,11 @@ def _robustness(args: argparse.Namespace) -> int:
     if args.study == "software":
         from bmru_keras.training import load_run, run_inputs
 
+        if args.calibrate:
+            from exporters.errors import ExportError
+
+            raise ExportError("--calibrate trims a circuit: the software study has none")
+
         config, model, normalization = load_run(args.run_dir)
         split = "testing" if args.split == "test" else args.split
         _, data, x = run_inputs(config, normalization, args.data_dir, split, args.clips)
@@ -386,6 +391,11 @@ def build_parser() -> argparse.ArgumentParser:
     robust.add_argument(
         "--supply-scales", type=float, nargs="+", metavar="S",
         help="corners study: supply x S (default 0.9 1 1.1)",
+    )  # fmt: skip
+    robust.add_argument(
+        "--calibrate", type=int, default=0, metavar="N",
+        help="circuit studies: trim gains and offsets on N training clips at the nominal "
+        "circuit and build every variant with them (see exporters/calibrate.py)",
     )  # fmt: skip
     robust.add_argument("--workers", type=int, default=1)
     robust.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask cluster")

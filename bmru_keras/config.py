@@ -43,6 +43,9 @@ class DataConfig:
     dir: str | None = None  # None: the sample shipped in the package; $VARS expand
     task: Any = "yes_vs_rest"  # preset name, {keywords: [...]}, or {classes: {...}}
     balance: bool = True
+    # With balance: "subsample" cuts training to its rarest class too; "weight"
+    # keeps every training clip and weights the loss so each class counts equally.
+    balance_training: str = "subsample"
     split: SplitConfig = field(default_factory=SplitConfig)
     silence_gain: list[float] = field(default_factory=lambda: [0.0, 1.0])
     cache_dir: str | None = None  # None: $BMRU_CACHE_DIR or ~/.cache/bmru_keras
@@ -120,6 +123,7 @@ class ExperimentConfig:
 
 
 CHOICES = {
+    "data.balance_training": ("subsample", "weight"),
     "data.split.method": ("auto", "official", "speaker_hash"),
     "features.normalization": ("clip", "dataset"),
     "model.recurrent": ("fqbmru", "bmru", "cmru", "gru"),

@@ -16,6 +16,7 @@ from bmru_keras.config import ExperimentConfig, config_from_dict, config_to_dict
 from bmru_keras.data.pipeline import (
     AugmentedTrainingData,
     SplitData,
+    class_weights,
     default_cache_dir,
     frame_labels,
     load_split,
@@ -105,6 +106,9 @@ def _statistics(config: ExperimentConfig, training: SplitData) -> dict | None:
 
 def _training_input(config, prepared, root, frames):
     training = prepared.splits["training"]
+    weights = None
+    if config.data.balance and config.data.balance_training == "weight":
+        weights = class_weights(training.labels, len(prepared.class_names))
     if config.augment.enabled:
         return AugmentedTrainingData(
             training,
@@ -114,11 +118,12 @@ def _training_input(config, prepared, root, frames):
             prepared.statistics,
             config.train.batch_size,
             config.seed,
+            weights,
         )
-    return (
-        prepared.inputs(config, "training"),
-        frame_labels(training.labels, frames),
-    )
+    inputs = (prepared.inputs(config, "training"), frame_labels(training.labels, frames))
+    if weights is None:
+        return inputs
+    return (*inputs, np.repeat(weights[:, None], frames, axis=1))
 
 
 def _learning_rate(config: ExperimentConfig, steps_per_epoch: int):
@@ -182,6 +187,8 @@ def run_experiment(config: ExperimentConfig, out_dir: str | Path) -> dict:
     fit_kwargs = {"batch_size": config.train.batch_size, "shuffle": True}
     if isinstance(train_input, keras.utils.PyDataset):
         train_input, fit_kwargs = (train_input,), {}
+    elif len(train_input) == 3:  # per-frame class weights
+        *train_input, fit_kwargs["sample_weight"] = train_input
     start = time.perf_counter()
     history = model.fit(
         *train_input,

@@ -6,17 +6,21 @@ over the stages in front of a memory cell or a readout output: measured on
 ``kws_yes_d4``, cell input currents were 0.92-1.02 of the software's. This
 module simulates calibration clips (from the training split: never the
 clips a verification reports), measures for each memory cell's input and
-each readout output its gain,
+each readout output its gain and its offset,
 
-    gain = median(hw / sw)   over the frames with |sw| >= 0.3 units,
+    gain   = median(hw / sw)          over the frames with |sw| >= 0.3 units,
+    offset = median(hw - gain * sw)   over all frames (units),
 
 (the median ratio, the figure ``bmru verify`` reports per cell: a
 least-squares gain, which weights the largest currents most, read 8-10 %
 low on ``kws_yes_d4_hat``'s second layer, where the largest currents are
 compressed at 0.9 V, and over-corrected it),
 
-and :func:`exporters.export.export_to_circuit` (``gains=``) then builds each
-output's weights divided by its gain. Cells and readout outputs are
+and :func:`exporters.export.export_to_circuit` (``gains=``, ``offsets=``)
+then builds each output's weights divided by its gain and its bias less its
+offset (an offset trim: without it, ``kws_yes_d4_hat``'s gain-calibrated
+readout still leaned 0.044 units towards "not yes", and the near-tie frames
+of a few clips all went one way). Cells and readout outputs are
 corrected in one pass: a cell's correction does not change the analog path
 into the next layer (that goes through its binary state).
 """
@@ -40,9 +44,17 @@ def median_gain(hw: np.ndarray, sw: np.ndarray) -> float | None:
     return float(np.median(hw[use] / sw[use])) if use.any() else None
 
 
-def _gains(hw: np.ndarray, sw: np.ndarray) -> np.ndarray:
-    """Per last-axis column, :func:`median_gain` (1 where unmeasured)."""
-    return np.array([median_gain(hw[..., k], sw[..., k]) or 1.0 for k in range(hw.shape[-1])])
+def _trim(hw: np.ndarray, sw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per last-axis column, :func:`median_gain` (1 where unmeasured) and the
+    median offset ``hw - gain * sw`` over the finite entries."""
+    hw, sw = hw.reshape(-1, hw.shape[-1]), sw.reshape(-1, sw.shape[-1])
+    gains = np.array([median_gain(hw[:, k], sw[:, k]) or 1.0 for k in range(hw.shape[-1])])
+    offsets = np.zeros(hw.shape[-1])
+    for k, gain in enumerate(gains):
+        finite = np.isfinite(hw[:, k])  # a unit without a probe reads NaN
+        if finite.any():
+            offsets[k] = np.median(hw[finite, k] - gain * sw[finite, k])
+    return gains, offsets
 
 
 def readout_layer(model: keras.Model) -> str:
@@ -53,16 +65,17 @@ def readout_layer(model: keras.Model) -> str:
     raise ValueError("the model's output is not the output of one of its layers")
 
 
-def measure_gains(
+def measure_trims(
     model: keras.Model,
     export: CircuitExport,
     x: np.ndarray,
     frame: float = 0.01,
     workers: int = 1,
     scheduler=None,
-) -> dict[str, np.ndarray]:
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Per memory layer and for the readout, each output's hardware /
-    software gain on the clips ``x`` (an uncorrected ``export`` of ``model``)."""
+    software gain and its offset (units) on the clips ``x`` (an uncorrected
+    ``export`` of ``model``): ``(gains, offsets)``, each keyed by layer name."""
     realized = quantized_model(model, export)
     layers = list(export.states)
     software = realized_candidates(realized, x, layers)
@@ -72,11 +85,12 @@ def measure_gains(
     done = [i for i in range(len(x)) if "error" not in results[i]]
     if not done:
         raise SimulationError(f"every calibration clip failed to simulate: {results[0]['error']}")
-    gains = {}
-    for layer in layers:
-        hw = np.stack([results[i]["candidates"][layer] for i in done])
-        sw = software[layer][done]
-        gains[layer] = _gains(hw, sw)
-    hw = np.stack([results[i]["logits"] for i in done])
-    gains[readout_layer(model)] = _gains(hw, logits[done])
-    return gains
+    measured = {
+        layer: ([results[i]["candidates"][layer] for i in done], software[layer])
+        for layer in layers
+    }
+    measured[readout_layer(model)] = ([results[i]["logits"] for i in done], logits)
+    gains, offsets = {}, {}
+    for layer, (hw, sw) in measured.items():
+        gains[layer], offsets[layer] = _trim(np.stack(hw), sw[done])
+    return gains, offsets

@@ -130,9 +130,11 @@ class Builder:
         unit_current: float,
         sizing: Sizing,
         gains: dict[str, np.ndarray] | None = None,
+        offsets: dict[str, np.ndarray] | None = None,
     ):
         self.model = model
         self.gains = gains or {}
+        self.offsets = offsets or {}
         self.models = models
         self.unit_current = unit_current
         self.sizing = sizing
@@ -260,14 +262,24 @@ class Builder:
         return [(net, None) for net in nets]
 
     def corrected(self, name: str, kernel: np.ndarray, bias: np.ndarray):
-        """The weights to build for layer ``name``: each output's column divided
-        by its measured gain (:mod:`exporters.calibrate`), if any. Records the
-        realized weights the circuit then computes (realized x gain)."""
+        """The weights to build for layer ``name``: for an output with a
+        measured gain ``g`` and offset ``o`` (:mod:`exporters.calibrate`), its
+        column divided by ``g`` and its bias ``(b - o) / g``, so that the
+        circuit's ``g (W' x + b') + o`` is the software's ``W x + b``. Records
+        the realized weights the circuit then computes."""
         gain = self.gains.get(name)
-        if gain is not None:
-            kernel, bias = kernel / gain, bias / gain
-        realized = [self.quantize(kernel), self.quantize(bias)]
-        self.quantized[name] = realized if gain is None else [r * gain for r in realized]
+        offset = self.offsets.get(name)
+        if gain is None and offset is None:
+            realized = [self.quantize(kernel), self.quantize(bias)]
+            self.quantized[name] = realized
+            return kernel, bias
+        gain = np.ones(kernel.shape[-1]) if gain is None else gain
+        offset = np.zeros(kernel.shape[-1]) if offset is None else offset
+        kernel, bias = kernel / gain, (bias - offset) / gain
+        self.quantized[name] = [
+            self.quantize(kernel) * gain,
+            self.quantize(bias) * gain + offset,
+        ]
         return kernel, bias
 
     def affine(self, name: str, signal, kernel, bias, readout: bool = False):
@@ -436,6 +448,7 @@ def export_to_circuit(
     models: ProcessModels | None = None,
     sizing: Sizing | None = None,
     gains: dict[str, np.ndarray] | None = None,
+    offsets: dict[str, np.ndarray] | None = None,
 ) -> CircuitExport:
     """Export a trained model (the KWS topology: Dense, ReLU, FQBMRU, Add) to
     a circuit. See ``docs/circuits.md`` for the mapping.
@@ -451,6 +464,8 @@ def export_to_circuit(
         gains: per layer name, each output's measured hardware / software
             gain; its weights are built divided by it (transistor level, see
             :mod:`exporters.calibrate`).
+        offsets: per layer name, each output's measured offset (units,
+            after the gain); it is taken off the output's bias.
     """
     if level not in ("transistor", "behavioral"):
         raise ExportError(f"level={level!r}: choose 'transistor' or 'behavioral'")
@@ -459,12 +474,14 @@ def export_to_circuit(
             f"unit_current={unit_current:g} A is outside 0.1 pA - 100 nA (subthreshold)"
         )
     if level == "behavioral":
-        if models is not None or gains:
-            raise ExportError("level='behavioral' has ideal elements: it takes no models or gains")
+        if models is not None or gains or offsets:
+            raise ExportError(
+                "level='behavioral' has ideal elements: it takes no models, gains or offsets"
+            )
         return _behavioral(model, unit_current, vdd, sizing or Sizing(4e-6, 8e-6))
     models = models or gf180mcu()
     sizing = sizing or Sizing(models.width, models.length)
-    builder = Builder(model, models, unit_current, sizing, gains)
+    builder = Builder(model, models, unit_current, sizing, gains, offsets)
     _walk(model, builder)
     for block, _ in builder.blocks:
         block.ports += ["vdd", "gnd"]

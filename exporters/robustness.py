@@ -16,6 +16,7 @@ import numpy as np
 
 from bmru_keras.evaluation import clip_decisions
 from bmru_keras.parallel import map_unordered, open_log
+from exporters.calibrate import measure_trims
 from exporters.errors import ExportError
 from exporters.export import export_to_circuit
 from exporters.mismatch import mismatched
@@ -56,13 +57,26 @@ def run_logged(
 
 
 def _inputs(args):
+    """The run, the clips, the software's decisions, and the trims every
+    variant is built with: with ``args.calibrate`` N, the gains and offsets
+    measured on N training clips on the nominal circuit (``args.models``,
+    typical unless chosen; 27 C; ``args.vdd``; :mod:`exporters.calibrate`),
+    fixed as a design-time trim would be; else none."""
     from bmru_keras.training import load_run, run_inputs
 
     config, model, normalization = load_run(args.run_dir)
     split = "testing" if args.split == "test" else args.split
     _, data, x = run_inputs(config, normalization, args.data_dir, split, args.clips)
     software = clip_decisions(model.predict(x, batch_size=256, verbose=0), config.model.decision)
-    return config, model, data, x, software, split
+    trims = {}
+    if args.calibrate:
+        _, _, x_cal = run_inputs(config, normalization, args.data_dir, "training", args.calibrate)
+        nominal = export_to_circuit(
+            model, unit_current=args.unit_current, vdd=args.vdd, models=args.models
+        )
+        gains, offsets = measure_trims(model, nominal, x_cal, 0.01, args.workers, args.scheduler)
+        trims = {"gains": gains, "offsets": offsets}
+    return config, model, data, x, software, split, trims
 
 
 def _settings(args, split: str, **extra) -> dict:
@@ -72,6 +86,7 @@ def _settings(args, split: str, **extra) -> dict:
         "clips": args.clips,
         "unit_current_a": args.unit_current,
         "vdd_v": args.vdd,
+        "calibration_clips": args.calibrate,
         **extra,
     }
 
@@ -87,9 +102,9 @@ def montecarlo(args, out: Path) -> dict:
             "library call exporters.mismatch.mismatched(export, seed, Pelgrom(...)) "
             "with your process's coefficients"
         )
-    config, model, data, x, software, split = _inputs(args)
+    config, model, data, x, software, split, trims = _inputs(args)
     export = export_to_circuit(
-        model, unit_current=args.unit_current, vdd=args.vdd, models=args.models
+        model, unit_current=args.unit_current, vdd=args.vdd, models=args.models, **trims
     )
     settings = _settings(
         args, split, trials=args.trials, seed=args.seed, netlist_sha256=export.fingerprint()
@@ -157,7 +172,7 @@ def corners(args, out: Path) -> dict:
     """Process corners x temperatures (-40, 27, 85 C) x supplies (+-10 %):
     accuracy and agreement with software at each, and whether the clips the
     nominal circuit decides correctly stay correct at every corner."""
-    config, model, data, x, software, split = _inputs(args)
+    config, model, data, x, software, split, trims = _inputs(args)
     process = [args.corner] if args.model_library else (args.process_corners or GF180_CORNERS)
     temperatures = args.temperatures or TEMPERATURES
     supplies = args.supply_scales or SUPPLY_SCALES
@@ -166,7 +181,7 @@ def corners(args, out: Path) -> dict:
     for corner, temperature, scale in grid:
         models = dataclasses.replace(args.models, corner=corner)
         export = export_to_circuit(
-            model, unit_current=args.unit_current, vdd=args.vdd * scale, models=models
+            model, unit_current=args.unit_current, vdd=args.vdd * scale, models=models, **trims
         )
         fingerprints.append(export.fingerprint())
         key = f"{corner}/{temperature:g}/{scale:g}"
@@ -255,9 +270,9 @@ def noise(args, out: Path) -> dict:
     """Per memory cell, over ``args.clips`` clips (``args.frames`` frames each):
     input and output relative noise and the suppression (their ratio), the
     median over clips of each."""
-    config, model, data, x, software, split = _inputs(args)
+    config, model, data, x, software, split, trims = _inputs(args)
     export = export_to_circuit(
-        model, unit_current=args.unit_current, vdd=args.vdd, models=args.models
+        model, unit_current=args.unit_current, vdd=args.vdd, models=args.models, **trims
     )
     seeds = args.seed + 1 + np.arange(len(x))  # ngspice takes seeds from 1
     jobs = [(i, export, x[i], args.frames, args.input_noise, int(seeds[i])) for i in range(len(x))]
@@ -292,6 +307,7 @@ def noise(args, out: Path) -> dict:
         "input_noise": args.input_noise,
         "unit_current_a": args.unit_current,
         "vdd_v": args.vdd,
+        "calibration_clips": args.calibrate,
         "failed": failed,
         "noise_suppression_min": min(measured) if measured else None,
         "noise_suppression_median": float(np.median(measured)) if measured else None,

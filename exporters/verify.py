@@ -16,7 +16,7 @@ import numpy as np
 from bmru_keras.evaluation import clip_decisions
 from bmru_keras.parallel import map_unordered, open_log
 from bmru_keras.training import load_run, run_inputs
-from exporters.calibrate import measure_gains, median_gain
+from exporters.calibrate import measure_trims, median_gain
 from exporters.export import export_to_circuit
 from exporters.pdk import ProcessModels
 from exporters.simulate import simulate_job
@@ -43,8 +43,8 @@ def verify_run(
     """Export a run, simulate ``clips`` clips of ``split`` and compare with Keras.
 
     With ``calibration_clips``, that many training clips first measure each
-    memory cell's and readout output's gain (:mod:`exporters.calibrate`) and
-    the circuit is rebuilt with it.
+    memory cell's and readout output's gain and offset
+    (:mod:`exporters.calibrate`) and the circuit is rebuilt with them.
 
     Each clip's row is appended to ``out/clips.jsonl`` as soon as it is
     simulated (``out`` defaults to ``RUN_DIR/verification``); a second call
@@ -58,12 +58,17 @@ def verify_run(
     export = export_to_circuit(
         model, unit_current=unit_current, vdd=vdd, level=level, models=models
     )
-    gains = {}
+    gains, offsets = {}, {}
     if calibration_clips:
         _, _, x_cal = run_inputs(config, normalization, root, "training", calibration_clips)
-        gains = measure_gains(model, export, x_cal, frame, workers, scheduler)
+        gains, offsets = measure_trims(model, export, x_cal, frame, workers, scheduler)
         export = export_to_circuit(
-            model, unit_current=unit_current, vdd=vdd, models=models, gains=gains
+            model,
+            unit_current=unit_current,
+            vdd=vdd,
+            models=models,
+            gains=gains,
+            offsets=offsets,
         )
     software = model.predict(x, batch_size=256, verbose=0)
     realized = quantized_model(model, export)
@@ -117,6 +122,7 @@ def verify_run(
             "transistors_by_block": export.transistors,
             "wall_seconds": wall,
             "calibration_gains": {k: v.tolist() for k, v in gains.items()},
+            "calibration_offsets": {k: v.tolist() for k, v in offsets.items()},
             "workers": workers,
             "max_weight_error": max(
                 (abs(w["relative_error"]) for w in export.weights if w["realized"]), default=0.0

@@ -30,6 +30,7 @@ def write(tmp_path, text: str) -> Path:
         ("model: {units: four}", r"`model.units` must be of type int"),
         ("model: {units: true}", r"`model.units` must be an integer"),
         ("model: {recurrent: lstm}", r"`model.recurrent` must be one of"),
+        ("data: {balance_training: oversample}", r"`data.balance_training` must be one of"),
         ("train: {epsilon: {start: 1, hold: 3}}", r"unknown key `train.epsilon.hold`"),
         ("data: {dir: /no/such/folder}", r"`data.dir` is '/no/such/folder'"),
         ("augment: {snr_db: 5}", r"`augment.snr_db` must be a list"),

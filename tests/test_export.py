@@ -79,6 +79,25 @@ def test_bias_currents_are_the_mapped_parameters(tiny_model, tiny_export):
     assert all(w["relative_error"] is not None for w in tiny_export.weights)
 
 
+def test_gain_and_offset_trims_are_built_into_the_weights(tiny_model, tiny_export):
+    gains, offsets = {"classifier": np.array([1.25, 0.8])}, {"classifier": np.array([0.1, -0.05])}
+    trimmed = export_to_circuit(
+        tiny_model, unit_current=UNIT, vdd=0.9, gains=gains, offsets=offsets
+    )
+    kernel, bias = (np.asarray(w) for w in tiny_model.get_layer("classifier").weights)
+    # Built at W / g and (b - o) / g: the readout's bias mirrors copy the unit current
+    # by |b - o| / g (0.08, 0.0625), not |b| (0.2, 0.1).
+    requested = sorted(w["requested"] for w in trimmed.weights if w["layer"] == "classifier")
+    for ratio in (0.08, 0.0625, *(np.abs(kernel) / [1.25, 0.8]).ravel()):
+        assert min(abs(r - ratio) for r in requested) < 1e-6, ratio
+    # The circuit then computes g W' x + g b' + o: the software's weights again, to the
+    # mirror grid's rounding (scaled by g).
+    realized = trimmed.quantized_weights["classifier"]
+    assert np.allclose(realized[0], kernel, atol=0.0125 * 1.25 + 1e-6)
+    assert np.allclose(realized[1], bias, atol=0.0125 * 1.25 + 1e-6)
+    assert trimmed.fingerprint() != tiny_export.fingerprint()
+
+
 def test_write_gives_the_designer_files(tiny_export, tmp_path):
     out = tiny_export.write(tmp_path / "circuit")
     for name in ("network.spice", "cells.lib", "bias_table.csv", "bias_table.json",
@@ -213,6 +232,7 @@ def test_calibration_brings_cell_inputs_to_the_software(tiny_run, tmp_path):
     plain = verify_run(tiny_run, sample, clips=2, out=tmp_path / "plain")
     tuned = verify_run(tiny_run, sample, clips=2, out=tmp_path / "tuned", calibration_clips=3)
     assert set(tuned["calibration_gains"]) == {"memory_0", "classifier"}
+    assert set(tuned["calibration_offsets"]) == {"memory_0", "classifier"}
     assert plain["calibration_gains"] == {} and tuned["calibration_clips"] == 3
     before = [g for g in plain["cell_input_gain"]["memory_0"] if g is not None]
     after = [g for g in tuned["cell_input_gain"]["memory_0"] if g is not None]

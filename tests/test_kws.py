@@ -88,6 +88,20 @@ def test_tiny_experiment_through_the_cli(tmp_path, capsys):
     assert everything["n_clips"] > evaluated["n_clips"]
 
 
+@pytest.mark.parametrize("augment", ["true", "false"])
+def test_class_weighted_training_keeps_every_training_clip(tmp_path, augment):
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY)
+    run = tmp_path / "run"
+    settings = ["data.balance_training=weight", f"augment.enabled={augment}", "train.epochs=1"]
+    overrides = [arg for setting in [*settings, "train.verbose=0"] for arg in ("--set", setting)]
+    assert main(["run", str(config), "--out", str(run), *overrides]) == 0
+    splits = json.loads((run / "splits.json").read_text())
+    words = [clip["word"] for clip in splits["training"]]
+    assert words.count("yes") < len(words) / 2  # not cut to the rarest class
+    assert json.loads((run / "metrics.json").read_text())["testing"]["n_clips"] > 0
+
+
 def test_cli_errors_name_the_problem(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("model: {unitz: 3}")

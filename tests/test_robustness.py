@@ -101,6 +101,13 @@ def test_montecarlo_and_corners_commands_log_and_resume(tiny_run, tmp_path, caps
     ]
     assert all(r["n_failed"] == 0 and r["power_w"] > 0 for r in result["corners"])
     assert abs(result["corners"][0]["vdd_v"] - 0.81) < 1e-9
+    # Trimmed on two training clips at the nominal circuit: every corner's netlist changes.
+    trimmed = ["--out", str(tmp_path / "trimmed"), "--calibrate", "2"]
+    assert main(["robustness", "corners", *common, *trimmed, *corners]) == 0
+    calibrated = json.loads(capsys.readouterr().out)
+    assert calibrated["calibration_clips"] == 2 and result["calibration_clips"] == 0
+    assert not set(calibrated["netlist_sha256"]) & set(result["netlist_sha256"])
+    assert all(r["n_failed"] == 0 for r in calibrated["corners"])
 
 
 def test_software_command(tiny_run, tmp_path, capsys):
@@ -111,6 +118,8 @@ def test_software_command(tiny_run, tmp_path, capsys):
     result = json.loads(capsys.readouterr().out)
     assert set(result["fractions"]) == {"0.05", "0.1", "0.15"}
     assert (tmp_path / "software.md").read_text().startswith("# Parameter variation")
+    assert main([*command, "--calibrate", "2"]) == 2
+    assert "the software study has none" in capsys.readouterr().err
 
 
 def test_transient_noise_is_suppressed_at_a_cell():

@@ -52,6 +52,22 @@ def test_sample_gives_the_binary_task_with_disjoint_speakers():
                 assert start * frames <= clip.offset <= stop * frames - 16000
 
 
+def test_weighted_balance_keeps_every_training_clip_and_weights_classes_equally():
+    from bmru_keras.data.pipeline import class_weights
+
+    subsampled = build_clips(SAMPLE, DataConfig(split=SAMPLE_SPLIT), seed=0)[1]
+    config = DataConfig(split=SAMPLE_SPLIT, balance_training="weight")
+    weighted = build_clips(SAMPLE, config, seed=0)[1]
+    assert weighted["testing"] == subsampled["testing"]  # held-out splits stay balanced
+    labels = np.array([c.label for c in weighted["training"]])
+    counts = np.bincount(labels)
+    assert len(labels) > len(subsampled["training"]) and counts[1] > counts[0]
+    weights = class_weights(labels, 2)
+    # Each class weighs half of the split; a rarer class's clips weigh more.
+    assert np.allclose([weights[labels == k].sum() for k in (0, 1)], len(labels) / 2)
+    assert weights[labels == 0][0] > weights[labels == 1][0]
+
+
 def test_twelve_class_task_with_silence_and_unknown():
     names, splits = build_clips(SAMPLE, DataConfig(task="kws12"), seed=0, splits=("all",))
     assert names[-2:] == ["silence", "unknown"] and len(names) == 12

@@ -82,6 +82,14 @@ def frame_labels(labels: np.ndarray, frames: int) -> np.ndarray:
     return np.repeat(labels[:, None], frames, axis=1).astype("int32")
 
 
+def class_weights(labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """Per clip, ``n / (K n_k)`` for its class ``k`` (``n`` clips, ``K``
+    classes, ``n_k`` of class ``k``): every class weighs ``n / K`` in the
+    loss, as if the split were balanced."""
+    counts = np.bincount(labels, minlength=n_classes)
+    return (len(labels) / (n_classes * np.maximum(counts, 1)))[labels].astype("float32")
+
+
 def noise_pool(root: Path, split: str, sample_rate: int) -> list[np.ndarray]:
     """The part of each background-noise recording reserved for ``split``."""
     start, stop = NOISE_SPANS[split]
@@ -124,7 +132,8 @@ def augment(
 
 
 class AugmentedTrainingData(keras.utils.PyDataset):
-    """Training batches, re-augmented and re-featurised every epoch."""
+    """Training batches, re-augmented and re-featurised every epoch; with
+    per-clip ``weights``, each batch carries them at every frame."""
 
     def __init__(
         self,
@@ -135,9 +144,11 @@ class AugmentedTrainingData(keras.utils.PyDataset):
         statistics: dict | None,
         batch_size: int,
         seed: int,
+        weights: np.ndarray | None = None,
     ):
         super().__init__()
         self.data = data
+        self.weights = weights
         self.noise = noise
         self.augment_config = augment_config
         self.feature_config = feature_config
@@ -157,7 +168,10 @@ class AugmentedTrainingData(keras.utils.PyDataset):
             self.data.waveforms[chosen], self.noise, self.augment_config, rate, self.rng
         )
         x = to_network_input(mfcc(waves, self.feature_config), self.feature_config, self.statistics)
-        return x, frame_labels(self.data.labels[chosen], self.frames)
+        y = frame_labels(self.data.labels[chosen], self.frames)
+        if self.weights is None:
+            return x, y
+        return x, y, np.repeat(self.weights[chosen, None], self.frames, axis=1)
 
     def on_epoch_end(self) -> None:
         self.order = self.rng.permutation(len(self.data.clips))

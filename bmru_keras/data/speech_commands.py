@@ -182,7 +182,9 @@ def build_clips(
 
     ``splits`` may also be ``("all",)``: every clip of the task's classes, with
     silence cut from whole noise files. ``balance`` (default: the config's)
-    subsamples each split to its smallest class, with ``seed``.
+    subsamples each split to its smallest class, with ``seed``; the training
+    split keeps every clip if ``config.balance_training`` is ``"weight"``
+    (see :func:`bmru_keras.data.pipeline.class_weights`).
     """
     root = Path(root)
     classes = resolve_task(config.task)
@@ -235,7 +237,8 @@ def build_clips(
                 f"class(es) {empty} have no clips in the {split!r} split of {root}; "
                 "use a larger dataset or change the task or split fractions"
             )
-        if config.balance if balance is None else balance:
+        weighted = split == "training" and config.balance_training == "weight"
+        if (config.balance if balance is None else balance) and not weighted:
             clips = _balance(clips, len(names), rng)
         result[split] = clips
     return names, result
