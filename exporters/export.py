@@ -267,19 +267,9 @@ class Builder:
         column divided by ``g`` and its bias ``(b - o) / g``, so that the
         circuit's ``g (W' x + b') + o`` is the software's ``W x + b``. Records
         the realized weights the circuit then computes."""
-        gain = self.gains.get(name)
-        offset = self.offsets.get(name)
-        if gain is None and offset is None:
-            realized = [self.quantize(kernel), self.quantize(bias)]
-            self.quantized[name] = realized
-            return kernel, bias
-        gain = np.ones(kernel.shape[-1]) if gain is None else gain
-        offset = np.zeros(kernel.shape[-1]) if offset is None else offset
+        gain, offset = self.gains.get(name, 1.0), self.offsets.get(name, 0.0)
         kernel, bias = kernel / gain, (bias - offset) / gain
-        self.quantized[name] = [
-            self.quantize(kernel) * gain,
-            self.quantize(bias) * gain + offset,
-        ]
+        self.quantized[name] = [self.quantize(kernel) * gain, self.quantize(bias) * gain + offset]
         return kernel, bias
 
     def affine(self, name: str, signal, kernel, bias, readout: bool = False):
