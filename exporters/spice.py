@@ -9,6 +9,7 @@ per process (parallel work uses worker processes).
 import glob
 import logging
 import os
+import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,11 +24,25 @@ NGSPICE_HINT = (
 
 
 def skidl():
-    """The ``skidl.pyspice`` module, imported without its KiCad warnings."""
+    """The ``skidl.pyspice`` module, imported without its KiCad warnings.
+
+    On import SKiDL opens ``<script>.log`` and ``<script>.erc.log`` in the
+    working folder and deletes them when file output stops: two processes
+    of one script in one folder (two ``bmru`` commands) raced on the same
+    files, the second failing with FileNotFoundError. The first import
+    happens in a private temporary folder and stops file output there."""
+    if "skidl.pyspice" in sys.modules:
+        return sys.modules["skidl.pyspice"]
     logging.disable(logging.WARNING)
+    cwd = os.getcwd()
+    os.chdir(tempfile.mkdtemp(prefix="bmru-skidl-"))
     try:
         import skidl.pyspice as module
+        from skidl.logger import stop_log_file_output
+
+        stop_log_file_output()
     finally:
+        os.chdir(cwd)
         logging.disable(logging.NOTSET)
     return module
 

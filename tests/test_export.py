@@ -1,6 +1,7 @@
 """Exporting a model to a transistor-level circuit and simulating it in
 ngspice against Keras (real ngspice, real GF180MCU models)."""
 
+import os
 import re
 
 import keras
@@ -105,6 +106,30 @@ def test_write_gives_the_designer_files(tiny_export, tmp_path):
         assert (out / name).is_file(), name
     deck = (out / "network.spice").read_text()
     assert ".lib " in deck and "sm141064.ngspice typical" in deck and deck.rstrip().endswith(".end")
+
+
+def test_skidl_leaves_no_log_files_for_another_process_to_race_on(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    # SKiDL deletes the <script>.log it opened in the working folder; when a second
+    # process of the same script had already deleted it, the export failed.
+    script = (
+        "import os\n"
+        "from exporters import spice\n"
+        "spice.skidl()\n"
+        "assert not os.listdir('.'), os.listdir('.')\n"
+        "with spice.top_level('') as (sk, circuit, library):\n"
+        "    pass\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert not list(tmp_path.iterdir())
 
 
 def test_layer_without_handler_is_named():
