@@ -319,7 +319,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--split", choices=["test", "validation", "heldout", "all"], default="test",
         help="heldout: validation and test clips (speakers not trained on)",
     )  # fmt: skip
-    verify.add_argument("--clips", type=int, default=10)
+    verify.add_argument(
+        "--clips", type=int, default=10, help="N clips, classes interleaved (default 10)"
+    )
     verify.add_argument("--workers", type=int, default=1)
     verify.add_argument("--temperature", type=float, default=27.0, help="degrees C")
     verify.add_argument(
@@ -366,7 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
     robust.add_argument("run_dir")
     robust.add_argument("--data-dir", required=True)
     robust.add_argument("--split", choices=["test", "validation", "heldout", "all"], default="test")
-    robust.add_argument("--clips", type=int, help="the first N clips (default: all)")
+    robust.add_argument("--clips", type=int, help="N clips, classes interleaved (default: all)")
     robust.add_argument("--trials", type=int, default=50, help="draws per fraction or clip")
     robust.add_argument(
         "--fractions", type=float, nargs="+", default=[0.05, 0.10, 0.15],

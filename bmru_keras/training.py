@@ -287,8 +287,10 @@ def run_inputs(config, normalization: dict, data_dir, split: str, limit: int | N
     """The class names, clips and network inputs of a run's ``split`` in a
     dataset folder: ``testing`` or ``validation`` by the run's split rule,
     ``heldout`` (validation then testing: every clip of speakers the model
-    was not trained on), or ``all`` (every clip of the task's classes); the
-    first ``limit`` clips when given."""
+    was not trained on), or ``all`` (every clip of the task's classes); with
+    ``limit``, that many of them with the classes interleaved (the first
+    clip of each class, then the second of each, ...), so that a few clips
+    still cover every class."""
     root = Path(data_dir)
     cache = Path(config.data.cache_dir) if config.data.cache_dir else default_cache_dir()
     parts = ("validation", "testing") if split == "heldout" else (split,)
@@ -296,7 +298,15 @@ def run_inputs(config, normalization: dict, data_dir, split: str, limit: int | N
         root, config.data, config.seed, parts, balance=None if split != "all" else False
     )
     chosen = [clip for part in parts for clip in clips[part]]
-    data = load_split(root, chosen[:limit], config.features, cache)
+    if limit is not None and limit < len(chosen):
+        rank = {}
+        order = []
+        for clip in chosen:
+            rank[clip.label] = rank.get(clip.label, -1) + 1
+            order.append((rank[clip.label], clip.label))
+        picked = sorted(range(len(chosen)), key=lambda i: order[i])[:limit]
+        chosen = [chosen[i] for i in sorted(picked)]
+    data = load_split(root, chosen, config.features, cache)
     x = to_network_input(data.features, config.features, normalization["statistics"])
     return names, data, x
 

@@ -102,6 +102,17 @@ def test_class_weighted_training_keeps_every_training_clip(tmp_path, augment):
     assert json.loads((run / "metrics.json").read_text())["testing"]["n_clips"] > 0
 
 
+def test_a_few_clips_of_a_split_cover_every_class(tiny_run):
+    from bmru_keras.data.speech_commands import sample_dir
+    from bmru_keras.training import run_inputs
+
+    config, _, normalization = load_run(tiny_run)
+    _, everything, _ = run_inputs(config, normalization, sample_dir(), "heldout")
+    assert everything.labels[0] == everything.labels[1] == 0  # the split lists "yes" first
+    _, few, x = run_inputs(config, normalization, sample_dir(), "heldout", 4)
+    assert sorted(few.labels) == [0, 0, 1, 1] and len(x) == 4
+
+
 def test_cli_errors_name_the_problem(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("model: {unitz: 3}")
