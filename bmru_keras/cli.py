@@ -221,6 +221,7 @@ def _robustness(args: argparse.Namespace) -> int:
     from bmru_keras import robustness
 
     out = Path(args.out or Path(args.run_dir) / "robustness")
+    out.mkdir(parents=True, exist_ok=True)  # the studies write plots into it as they end
     if args.study == "software":
         from bmru_keras.training import load_run, run_inputs
 
@@ -244,7 +245,6 @@ def _robustness(args: argparse.Namespace) -> int:
         args.models = _models(args)
         result = circuit_robustness.STUDIES[args.study](args, out)
         report = result.pop("report")
-    out.mkdir(parents=True, exist_ok=True)
     (out / f"{args.study}.json").write_text(json.dumps(result, indent=1, default=float))
     (out / f"{args.study}.md").write_text(report)
     print(json.dumps(result, default=float) if args.json else report)

@@ -37,11 +37,17 @@ def _decide(job: tuple) -> tuple:
 
 
 def run_logged(
-    path: Path, settings: dict, jobs: list[tuple], workers: int, scheduler, restart: bool
+    path: Path,
+    settings: dict,
+    jobs: list[tuple],
+    workers: int,
+    scheduler,
+    restart: bool,
+    job=_decide,
 ) -> dict:
-    """Run ``_decide`` jobs (their first element a string key), appending each
-    result to the log ``path`` (:func:`bmru_keras.parallel.open_log`); results
-    already there are reused, failed ones retried."""
+    """Run ``job`` on ``jobs`` (their first element a string key), appending
+    each result to the log ``path`` (:func:`bmru_keras.parallel.open_log`);
+    results already there are reused, failed ones retried."""
     results = {
         row["key"]: row["result"]
         for row in open_log(path, settings, restart)
@@ -49,7 +55,7 @@ def run_logged(
     }
     todo = [job for job in jobs if job[0] not in results]
     with open(path, "a") as file:
-        for key, result in map_unordered(_decide, todo, workers, scheduler):
+        for key, result in map_unordered(job, todo, workers, scheduler):
             file.write(json.dumps({"key": key, "result": result}) + "\n")
             file.flush()
             results[key] = result
@@ -257,13 +263,19 @@ def corners(args, out: Path) -> dict:
 
 
 def _noise_job(job: tuple) -> tuple:
-    index, export, features, frames, input_noise, seed = job
+    key, export, features, frames, input_noise, seed = job
     from exporters.noise import cell_noise
 
     try:
-        return index, cell_noise(export, features, frames, input_noise=input_noise, seed=seed)
+        result = cell_noise(export, features, frames, input_noise=input_noise, seed=seed)
     except Exception as error:  # reported per clip, the others go on
-        return index, {"error": f"{type(error).__name__}: {error}"}
+        return key, {"error": f"{type(error).__name__}: {error}"}
+    trace = result.pop("trace")
+    if key == "0" and trace is not None:  # the report plots the first clip's
+        result["trace"] = {
+            k: v if k == "cell" else np.asarray(v).tolist() for k, v in trace.items()
+        }
+    return key, result
 
 
 def noise(args, out: Path) -> dict:
@@ -275,8 +287,19 @@ def noise(args, out: Path) -> dict:
         model, unit_current=args.unit_current, vdd=args.vdd, models=args.models, **trims
     )
     seeds = args.seed + 1 + np.arange(len(x))  # ngspice takes seeds from 1
-    jobs = [(i, export, x[i], args.frames, args.input_noise, int(seeds[i])) for i in range(len(x))]
-    per_clip = dict(map_unordered(_noise_job, jobs, args.workers, args.scheduler))
+    jobs = [
+        (str(i), export, x[i], args.frames, args.input_noise, int(seeds[i])) for i in range(len(x))
+    ]
+    settings = {
+        **_settings(args, split, frames=args.frames, input_noise=args.input_noise),
+        "seed": args.seed,
+        "netlist_sha256": export.fingerprint(),
+    }
+    log = out / "noise.jsonl"
+    per_clip = run_logged(
+        log, settings, jobs, args.workers, args.scheduler, args.restart, job=_noise_job
+    )
+    per_clip = {int(k): v for k, v in per_clip.items()}
     failed = {data.clips[i].path: r["error"] for i, r in per_clip.items() if "error" in r}
     done = [per_clip[i] for i in sorted(per_clip) if "error" not in per_clip[i]]
     cells = []
@@ -313,8 +336,9 @@ def noise(args, out: Path) -> dict:
         "noise_suppression_median": float(np.median(measured)) if measured else None,
         "cells": cells,
     }
-    if done and done[0]["trace"] is not None:
-        _plot_trace(done[0]["trace"], args.unit_current, out / "noise.png")
+    trace = per_clip.get(0, {}).get("trace")
+    if trace is not None:
+        _plot_trace(trace, args.unit_current, out / "noise.png")
     rows = [
         f"| {c['layer']} {c['unit']} | {_pct(c['input_relative_noise'])} | "
         f"{_pct(c['output_relative_noise'], 2)} | "
@@ -349,9 +373,13 @@ def _plot_trace(trace: dict, unit: float, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    time, current = (
+        np.asarray(trace["time"]),
+        {k: np.asarray(trace[k]) / unit for k in ("input", "output")},
+    )
     figure, axis = plt.subplots(figsize=(8, 3.5))
-    axis.plot(trace["time"], trace["input"] / unit, linewidth=0.6, label="candidate (input)")
-    axis.plot(trace["time"], trace["output"] / unit, linewidth=0.8, label="state current (output)")
+    axis.plot(time, current["input"], linewidth=0.6, label="candidate (input)")
+    axis.plot(time, current["output"], linewidth=0.8, label="state current (output)")
     axis.set(xlabel="time (s)", ylabel="current / I_unit", title=f"cell {trace['cell']}")
     axis.legend()
     figure.tight_layout()

@@ -110,6 +110,22 @@ def test_montecarlo_and_corners_commands_log_and_resume(tiny_run, tmp_path, caps
     assert all(r["n_failed"] == 0 for r in calibrated["corners"])
 
 
+def test_noise_command_writes_into_a_new_folder_and_resumes(tiny_run, tmp_path, capsys):
+    from bmru_keras.cli import main
+
+    out = tmp_path / "new" / "noise"  # the study must create it (it once failed at the plot)
+    command = ["robustness", "noise", str(tiny_run), "--data-dir", str(sample_dir())]
+    command += ["--clips", "1", "--frames", "6", "--out", str(out), "--json"]
+    assert main(command) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["n_clips"] == 1 and not result["failed"]
+    assert (out / "noise.md").is_file() and (out / "noise.png").is_file()
+    assert len((out / "noise.jsonl").read_text().splitlines()) == 2
+    assert main(command) == 0  # resumed: nothing simulated again, the same figures
+    assert json.loads(capsys.readouterr().out)["cells"] == result["cells"]
+    assert len((out / "noise.jsonl").read_text().splitlines()) == 2
+
+
 def test_software_command(tiny_run, tmp_path, capsys):
     from bmru_keras.cli import main
 
