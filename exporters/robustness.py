@@ -147,7 +147,7 @@ def montecarlo(args, out: Path) -> dict:
         "hw_clip_accuracy_per_sample": accuracy,
         "flip_rate": float(flips.sum() / max(simulated.sum(), 1)),
         "clips_ever_flipped": int((per_clip > 0).sum()),
-        "flip_rate_per_clip": {c.path: float(r) for c, r in zip(data.clips, per_clip, strict=True)},
+        "flip_rate_per_clip": {c.key: float(r) for c, r in zip(data.clips, per_clip, strict=True)},
     }
     _plot_flips(per_clip, out / "montecarlo.png")
     result["report"] = "\n".join(
@@ -300,7 +300,7 @@ def noise(args, out: Path) -> dict:
         log, settings, jobs, args.workers, args.scheduler, args.restart, job=_noise_job
     )
     per_clip = {int(k): v for k, v in per_clip.items()}
-    failed = {data.clips[i].path: r["error"] for i, r in per_clip.items() if "error" in r}
+    failed = {data.clips[i].key: r["error"] for i, r in per_clip.items() if "error" in r}
     done = [per_clip[i] for i in sorted(per_clip) if "error" not in per_clip[i]]
     cells = []
     for k, first in enumerate(done[0]["cells"] if done else []):

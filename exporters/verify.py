@@ -98,7 +98,7 @@ def verify_run(
     jobs = [
         (export, i, x[i], frame, temperature)
         for i, clip in enumerate(data.clips)
-        if clip.path not in done or "error" in done[clip.path]  # failed clips are retried
+        if clip.key not in done or "error" in done[clip.key]  # failed clips are retried
     ]
     start = time.perf_counter()
     with open(log, "a") as file:
@@ -110,7 +110,7 @@ def verify_run(
             file.flush()
             done[row["clip"]] = row
     wall = time.perf_counter() - start
-    rows = [done[clip.path] for clip in data.clips]
+    rows = [done[clip.key] for clip in data.clips]
     result = summarize(rows, x.shape[1] * frame)
     result.update(
         {
@@ -145,7 +145,7 @@ def cell_gains(hardware: dict, software: dict, clip: int) -> dict:
 
 def _row(data, i, result, software, quantized, sw_states, memories, rule) -> dict:
     clip = data.clips[i]
-    row = {"clip": clip.path, "label": int(data.labels[i])}
+    row = {"clip": clip.key, "label": int(data.labels[i])}
     row["sw_decision"] = int(clip_decisions(software[i : i + 1], rule)[0])
     row["sw_quantized_decision"] = int(clip_decisions(quantized[i : i + 1], rule)[0])
     if "error" in result:

@@ -33,6 +33,7 @@ def test_sample_gives_the_binary_task_with_disjoint_speakers():
     assert not speakers["training"] & speakers["testing"]
     assert not speakers["validation"] & speakers["testing"]
     for split, clips in splits.items():
+        assert len({c.key for c in clips}) == len(clips)  # results are filed by key
         counts = np.bincount([c.label for c in clips])
         assert counts[0] == counts[1] == sum(c.word == "yes" for c in clips)  # balanced
         other_words = {c.word for c in clips if c.label == 1}
@@ -66,6 +67,13 @@ def test_weighted_balance_keeps_every_training_clip_and_weights_classes_equally(
     # Each class weighs half of the split; a rarer class's clips weigh more.
     assert np.allclose([weights[labels == k].sum() for k in (0, 1)], len(labels) / 2)
     assert weights[labels == 0][0] > weights[labels == 1][0]
+
+
+def test_silence_windows_of_one_noise_file_have_their_own_keys():
+    noise = "_background_noise_/white_noise.wav"
+    first, second = Clip(1, SILENCE, noise, offset=0), Clip(1, SILENCE, noise, offset=16000)
+    assert first.path == second.path and first.key != second.key
+    assert Clip(0, "yes", "yes/a_nohash_0.wav").key == "yes/a_nohash_0.wav"
 
 
 def test_twelve_class_task_with_silence_and_unknown():

@@ -63,6 +63,12 @@ class Clip:
     offset: int = 0  # first sample (silence windows)
     gain: float = 1.0  # silence windows
 
+    @property
+    def key(self) -> str:
+        """A name unique within a split: the path, and for a silence window
+        its offset in the noise file (many windows share one file)."""
+        return f"{self.path}@{self.offset}" if self.word == SILENCE else self.path
+
 
 def sample_dir() -> Path:
     """The small real Speech Commands sample shipped with the package."""
