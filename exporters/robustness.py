@@ -43,9 +43,9 @@ def run_logged(
     workers: int,
     scheduler,
     restart: bool,
-    job=_decide,
+    fn=_decide,
 ) -> dict:
-    """Run ``job`` on ``jobs`` (their first element a string key), appending
+    """Run ``fn`` on ``jobs`` (their first element a string key), appending
     each result to the log ``path`` (:func:`bmru_keras.parallel.open_log`);
     results already there are reused, failed ones retried."""
     results = {
@@ -55,7 +55,7 @@ def run_logged(
     }
     todo = [job for job in jobs if job[0] not in results]
     with open(path, "a") as file:
-        for key, result in map_unordered(job, todo, workers, scheduler):
+        for key, result in map_unordered(fn, todo, workers, scheduler):
             file.write(json.dumps({"key": key, "result": result}) + "\n")
             file.flush()
             results[key] = result
@@ -297,7 +297,7 @@ def noise(args, out: Path) -> dict:
     }
     log = out / "noise.jsonl"
     per_clip = run_logged(
-        log, settings, jobs, args.workers, args.scheduler, args.restart, job=_noise_job
+        log, settings, jobs, args.workers, args.scheduler, args.restart, fn=_noise_job
     )
     per_clip = {int(k): v for k, v in per_clip.items()}
     failed = {data.clips[i].key: r["error"] for i, r in per_clip.items() if "error" in r}
