@@ -220,15 +220,14 @@ def _robustness(args: argparse.Namespace) -> int:
 
     from bmru_keras import robustness
 
+    if args.study == "software" and args.calibrate:
+        from exporters.errors import ExportError
+
+        raise ExportError("--calibrate trims a circuit: the software study has none")
     out = Path(args.out or Path(args.run_dir) / "robustness")
     out.mkdir(parents=True, exist_ok=True)  # the studies write plots into it as they end
     if args.study == "software":
         from bmru_keras.training import load_run, run_inputs
-
-        if args.calibrate:
-            from exporters.errors import ExportError
-
-            raise ExportError("--calibrate trims a circuit: the software study has none")
 
         config, model, normalization = load_run(args.run_dir)
         split = "testing" if args.split == "test" else args.split
