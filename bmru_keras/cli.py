@@ -398,6 +398,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="circuit studies: trim gains and offsets on N training clips at the nominal "
         "circuit and build every variant with them (see exporters/calibrate.py)",
     )  # fmt: skip
+    robust.add_argument(
+        "--trim-each", action="store_true",
+        help="montecarlo: trim every sample on its own --calibrate N clips (a per-chip trim)",
+    )  # fmt: skip
     robust.add_argument("--workers", type=int, default=1)
     robust.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask cluster")
     robust.add_argument("--out", help="report folder (default RUN_DIR/robustness)")

@@ -76,13 +76,21 @@ def _inputs(args):
     software = clip_decisions(model.predict(x, batch_size=256, verbose=0), config.model.decision)
     trims = {}
     if args.calibrate:
-        _, _, x_cal = run_inputs(config, normalization, args.data_dir, "training", args.calibrate)
+        x_cal = _calibration_clips(args)
         nominal = export_to_circuit(
             model, unit_current=args.unit_current, vdd=args.vdd, models=args.models
         )
         gains, offsets = measure_trims(model, nominal, x_cal, 0.01, args.workers, args.scheduler)
         trims = {"gains": gains, "offsets": offsets}
     return config, model, data, x, software, split, trims
+
+
+def _calibration_clips(args) -> np.ndarray:
+    """The network inputs of the run's first ``args.calibrate`` training clips."""
+    from bmru_keras.training import load_run, run_inputs
+
+    config, _, normalization = load_run(args.run_dir)
+    return run_inputs(config, normalization, args.data_dir, "training", args.calibrate)[2]
 
 
 def _settings(args, split: str, **extra) -> dict:
@@ -113,11 +121,24 @@ def montecarlo(args, out: Path) -> dict:
         model, unit_current=args.unit_current, vdd=args.vdd, models=args.models, **trims
     )
     settings = _settings(
-        args, split, trials=args.trials, seed=args.seed, netlist_sha256=export.fingerprint()
+        args,
+        split,
+        trials=args.trials,
+        seed=args.seed,
+        netlist_sha256=export.fingerprint(),
+        trim_each=args.trim_each,
     )
+    if args.trim_each and not args.calibrate:
+        raise ExportError("--trim-each trims every sample on --calibrate N clips: give N")
+    x_cal = _calibration_clips(args) if args.trim_each else None
     jobs = []
     for trial in range(args.trials):
-        variant = mismatched(export, args.seed + trial, GF180MCU_MISMATCH)
+        seed = args.seed + trial
+        variant = (
+            _trimmed_sample(model, args, x_cal, seed)
+            if args.trim_each
+            else mismatched(export, seed, GF180MCU_MISMATCH)
+        )
         jobs += [
             (f"{trial}/{i}", variant, x[i], 0.01, 27.0, config.model.decision)
             for i in range(len(x))
@@ -172,6 +193,24 @@ def montecarlo(args, out: Path) -> dict:
         ]
     )
     return result
+
+
+def _trimmed_sample(model, args, x_cal: np.ndarray, seed: int):
+    """Mismatch sample ``seed`` trimmed on its own (a per-chip trim): its
+    gains and offsets measured on the calibration clips ``x_cal``, the
+    circuit rebuilt with them and given the same per-device draws."""
+    options = {"unit_current": args.unit_current, "vdd": args.vdd, "models": args.models}
+    plain = export_to_circuit(model, **options)
+    gains, offsets = measure_trims(
+        model, mismatched(plain, seed), x_cal, 0.01, args.workers, args.scheduler
+    )
+    trimmed = export_to_circuit(model, **options, gains=gains, offsets=offsets)
+    if trimmed.transistors != plain.transistors:
+        raise ExportError(
+            f"trimming sample {seed} changed the device count: its mismatch draws would not "
+            "be the same chip's; run without --trim-each"
+        )
+    return mismatched(trimmed, seed)
 
 
 def corners(args, out: Path) -> dict:
