@@ -11,6 +11,7 @@ subcircuit so that no two cells share a sample.
 
 import dataclasses
 import re
+import zlib
 
 import numpy as np
 
@@ -53,10 +54,10 @@ def mismatched(
     export: CircuitExport, seed: int, pelgrom: Pelgrom = GF180MCU_MISMATCH
 ) -> CircuitExport:
     """A copy of ``export`` whose every transistor has its own mismatch, drawn
-    with ``seed`` (the same seed gives the same netlist)."""
+    from ``seed`` and the device's name (the same seed gives the same
+    netlist, and a device the same draws in a rebuilt circuit)."""
     if export.models is None:
         raise ValueError("mismatch needs a transistor-level export")
-    rng = np.random.default_rng(seed)
     models = export.models
     library = export.library.splitlines()
     start = library.index(next(line for line in library if line.startswith(".subckt fqbmru_cell")))
@@ -69,12 +70,17 @@ def mismatched(
             copies.append([cell[0].replace("fqbmru_cell", name, 1), *cell[1:-1], f".ends {name}"])
             line = line[: -len("fqbmru_cell")] + name
         lines.append(line)
-    out = []
+    out, subckt = [], ""
     for line in [*lines, *(c for copy in copies for c in copy)]:
+        if line.startswith(".subckt "):
+            subckt = line.split()[1]
         match = _DEVICE.match(line)
         if match is None:
             out.append(line)
             continue
+        # Each device's draws depend on the seed and its name only: a circuit
+        # rebuilt with other mirror sizes (a trim) keeps every device's sample.
+        rng = np.random.default_rng([seed, zlib.crc32(f"{subckt}/{match.group(1)}".encode())])
         params = match.group(7)
         width = _size(params, "w", models.width)
         length = _size(params, "l", models.length)

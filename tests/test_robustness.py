@@ -69,6 +69,20 @@ def test_monte_carlo_netlists_differ_by_seed_and_change_the_circuit(model):
     devices = [line for line in first.library.splitlines() if line.startswith("M")]
     assert devices and all(" delvto=" in d and " mulu0=" in d for d in devices)
     assert first.library.count(".subckt fqbmru_cell_") == 3  # one copy per cell
+    # Rebuilt with other readout mirrors (a trim), every cell keeps its draws: the same chip.
+    layer = model.layers[-1].name
+    trimmed = mismatched(export_to_circuit(
+        model, unit_current=3e-10, vdd=0.9, gains={layer: np.array([1.2, 0.8])}
+    ), 1)  # fmt: skip
+
+    def cell_copies(library: str) -> str:
+        return library[
+            library.index(".subckt fqbmru_cell_0") : library.index(".ends fqbmru_cell_2")
+        ]
+
+    assert " delvto=" in cell_copies(first.library)
+    assert cell_copies(trimmed.library) == cell_copies(first.library)
+    assert trimmed.library != first.library
     x = np.random.default_rng(2).uniform(0, 1, (6, 13)).astype("float32")
     nominal = simulate_clip(export, x).logits
     varied = simulate_clip(first, x).logits
@@ -108,6 +122,18 @@ def test_montecarlo_and_corners_commands_log_and_resume(tiny_run, tmp_path, caps
     assert calibrated["calibration_clips"] == 2 and result["calibration_clips"] == 0
     assert not set(calibrated["netlist_sha256"]) & set(result["netlist_sha256"])
     assert all(r["n_failed"] == 0 for r in calibrated["corners"])
+
+
+def test_montecarlo_trims_each_sample_on_request(tiny_run, tmp_path, capsys):
+    from bmru_keras.cli import main
+
+    command = ["robustness", "montecarlo", str(tiny_run), "--data-dir", str(sample_dir())]
+    command += ["--clips", "1", "--trials", "1", "--out", str(tmp_path), "--trim-each"]
+    assert main(command) == 2
+    assert "--trim-each trims every sample on --calibrate N clips" in capsys.readouterr().err
+    assert main([*command, "--restart", "--calibrate", "2", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["trim_each"] and result["calibration_clips"] == 2 and result["n_failed"] == 0
 
 
 def test_noise_command_writes_into_a_new_folder_and_resumes(tiny_run, tmp_path, capsys):
