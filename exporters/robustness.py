@@ -63,34 +63,33 @@ def run_logged(
 
 
 def _inputs(args):
-    """The run, the clips, the software's decisions, and the trims every
-    variant is built with: with ``args.calibrate`` N, the gains and offsets
-    measured on N training clips on the nominal circuit (``args.models``,
-    typical unless chosen; 27 C; ``args.vdd``; :mod:`exporters.calibrate`),
-    fixed as a design-time trim would be; else none."""
+    """The run, the clips, the software's decisions, and with
+    ``args.calibrate`` N the network inputs of N training clips (else
+    None) to measure trims on."""
     from bmru_keras.training import load_run, run_inputs
 
     config, model, normalization = load_run(args.run_dir)
     split = "testing" if args.split == "test" else args.split
     _, data, x = run_inputs(config, normalization, args.data_dir, split, args.clips)
     software = clip_decisions(model.predict(x, batch_size=256, verbose=0), config.model.decision)
-    trims = {}
+    x_cal = None
     if args.calibrate:
-        x_cal = _calibration_clips(args)
-        nominal = export_to_circuit(
-            model, unit_current=args.unit_current, vdd=args.vdd, models=args.models
-        )
-        gains, offsets = measure_trims(model, nominal, x_cal, 0.01, args.workers, args.scheduler)
-        trims = {"gains": gains, "offsets": offsets}
-    return config, model, data, x, software, split, trims
+        _, _, x_cal = run_inputs(config, normalization, args.data_dir, "training", args.calibrate)
+    return config, model, data, x, software, split, x_cal
 
 
-def _calibration_clips(args) -> np.ndarray:
-    """The network inputs of the run's first ``args.calibrate`` training clips."""
-    from bmru_keras.training import load_run, run_inputs
-
-    config, _, normalization = load_run(args.run_dir)
-    return run_inputs(config, normalization, args.data_dir, "training", args.calibrate)[2]
+def _nominal_trims(model, args, x_cal) -> dict:
+    """The trims every variant is built with: on the calibration clips
+    ``x_cal``, the gains and offsets of the nominal circuit (``args.models``,
+    typical unless chosen; 27 C; ``args.vdd``; :mod:`exporters.calibrate`),
+    fixed as a design-time trim would be; none without ``x_cal``."""
+    if x_cal is None:
+        return {}
+    nominal = export_to_circuit(
+        model, unit_current=args.unit_current, vdd=args.vdd, models=args.models
+    )
+    gains, offsets = measure_trims(model, nominal, x_cal, 0.01, args.workers, args.scheduler)
+    return {"gains": gains, "offsets": offsets}
 
 
 def _settings(args, split: str, **extra) -> dict:
@@ -116,7 +115,11 @@ def montecarlo(args, out: Path) -> dict:
             "library call exporters.mismatch.mismatched(export, seed, Pelgrom(...)) "
             "with your process's coefficients"
         )
-    config, model, data, x, software, split, trims = _inputs(args)
+    if args.trim_each and not args.calibrate:
+        raise ExportError("--trim-each trims every sample on --calibrate N clips: give N")
+    config, model, data, x, software, split, x_cal = _inputs(args)
+    # Per-chip trims start from the untrimmed circuit; else every sample shares the nominal trims.
+    trims = {} if args.trim_each else _nominal_trims(model, args, x_cal)
     export = export_to_circuit(
         model, unit_current=args.unit_current, vdd=args.vdd, models=args.models, **trims
     )
@@ -128,14 +131,11 @@ def montecarlo(args, out: Path) -> dict:
         netlist_sha256=export.fingerprint(),
         trim_each=args.trim_each,
     )
-    if args.trim_each and not args.calibrate:
-        raise ExportError("--trim-each trims every sample on --calibrate N clips: give N")
-    x_cal = _calibration_clips(args) if args.trim_each else None
     jobs = []
     for trial in range(args.trials):
         seed = args.seed + trial
         variant = (
-            _trimmed_sample(model, args, x_cal, seed)
+            _trimmed_sample(model, export, args, x_cal, seed)
             if args.trim_each
             else mismatched(export, seed, GF180MCU_MISMATCH)
         )
@@ -195,16 +195,22 @@ def montecarlo(args, out: Path) -> dict:
     return result
 
 
-def _trimmed_sample(model, args, x_cal: np.ndarray, seed: int):
-    """Mismatch sample ``seed`` trimmed on its own (a per-chip trim): its
-    gains and offsets measured on the calibration clips ``x_cal``, the
-    circuit rebuilt with them and given the same per-device draws."""
-    options = {"unit_current": args.unit_current, "vdd": args.vdd, "models": args.models}
-    plain = export_to_circuit(model, **options)
+def _trimmed_sample(model, export, args, x_cal: np.ndarray, seed: int):
+    """Mismatch sample ``seed`` of the untrimmed ``export``, trimmed on its
+    own (a per-chip trim): its gains and offsets measured on the calibration
+    clips ``x_cal``, the circuit rebuilt with them and given the same
+    per-device draws."""
     gains, offsets = measure_trims(
-        model, mismatched(plain, seed), x_cal, 0.01, args.workers, args.scheduler
+        model, mismatched(export, seed), x_cal, 0.01, args.workers, args.scheduler
     )
-    trimmed = export_to_circuit(model, **options, gains=gains, offsets=offsets)
+    trimmed = export_to_circuit(
+        model,
+        unit_current=args.unit_current,
+        vdd=args.vdd,
+        models=args.models,
+        gains=gains,
+        offsets=offsets,
+    )
     return mismatched(trimmed, seed)  # draws by device name: the same chip's
 
 
@@ -212,7 +218,8 @@ def corners(args, out: Path) -> dict:
     """Process corners x temperatures (-40, 27, 85 C) x supplies (+-10 %):
     accuracy and agreement with software at each, and whether the clips the
     nominal circuit decides correctly stay correct at every corner."""
-    config, model, data, x, software, split, trims = _inputs(args)
+    config, model, data, x, software, split, x_cal = _inputs(args)
+    trims = _nominal_trims(model, args, x_cal)
     process = [args.corner] if args.model_library else (args.process_corners or GF180_CORNERS)
     temperatures = args.temperatures or TEMPERATURES
     supplies = args.supply_scales or SUPPLY_SCALES
@@ -316,9 +323,13 @@ def noise(args, out: Path) -> dict:
     """Per memory cell, over ``args.clips`` clips (``args.frames`` frames each):
     input and output relative noise and the suppression (their ratio), the
     median over clips of each."""
-    config, model, data, x, software, split, trims = _inputs(args)
+    config, model, data, x, software, split, x_cal = _inputs(args)
     export = export_to_circuit(
-        model, unit_current=args.unit_current, vdd=args.vdd, models=args.models, **trims
+        model,
+        unit_current=args.unit_current,
+        vdd=args.vdd,
+        models=args.models,
+        **_nominal_trims(model, args, x_cal),
     )
     seeds = args.seed + 1 + np.arange(len(x))  # ngspice takes seeds from 1
     jobs = [
@@ -407,10 +418,8 @@ def _plot_trace(trace: dict, unit: float, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    time, current = (
-        np.asarray(trace["time"]),
-        {k: np.asarray(trace[k]) / unit for k in ("input", "output")},
-    )
+    time = np.asarray(trace["time"])
+    current = {k: np.asarray(trace[k]) / unit for k in ("input", "output")}
     figure, axis = plt.subplots(figsize=(8, 3.5))
     axis.plot(time, current["input"], linewidth=0.6, label="candidate (input)")
     axis.plot(time, current["output"], linewidth=0.8, label="state current (output)")
