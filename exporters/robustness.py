@@ -78,6 +78,14 @@ def _inputs(args):
     return config, model, data, x, software, split, x_cal
 
 
+def _nominal_export(model, args, **trims):
+    """``model`` exported at the study's nominal settings (``args.unit_current``,
+    ``args.vdd``, ``args.models``), with ``trims`` (gains and offsets) if any."""
+    return export_to_circuit(
+        model, unit_current=args.unit_current, vdd=args.vdd, models=args.models, **trims
+    )
+
+
 def _nominal_trims(model, args, x_cal) -> dict:
     """The trims every variant is built with: on the calibration clips
     ``x_cal``, the gains and offsets of the nominal circuit (``args.models``,
@@ -85,9 +93,7 @@ def _nominal_trims(model, args, x_cal) -> dict:
     fixed as a design-time trim would be; none without ``x_cal``."""
     if x_cal is None:
         return {}
-    nominal = export_to_circuit(
-        model, unit_current=args.unit_current, vdd=args.vdd, models=args.models
-    )
+    nominal = _nominal_export(model, args)
     gains, offsets = measure_trims(model, nominal, x_cal, 0.01, args.workers, args.scheduler)
     return {"gains": gains, "offsets": offsets}
 
@@ -120,9 +126,7 @@ def montecarlo(args, out: Path) -> dict:
     config, model, data, x, software, split, x_cal = _inputs(args)
     # Per-chip trims start from the untrimmed circuit; else every sample shares the nominal trims.
     trims = {} if args.trim_each else _nominal_trims(model, args, x_cal)
-    export = export_to_circuit(
-        model, unit_current=args.unit_current, vdd=args.vdd, models=args.models, **trims
-    )
+    export = _nominal_export(model, args, **trims)
     settings = _settings(
         args,
         split,
@@ -203,14 +207,7 @@ def _trimmed_sample(model, export, args, x_cal: np.ndarray, seed: int):
     gains, offsets = measure_trims(
         model, mismatched(export, seed), x_cal, 0.01, args.workers, args.scheduler
     )
-    trimmed = export_to_circuit(
-        model,
-        unit_current=args.unit_current,
-        vdd=args.vdd,
-        models=args.models,
-        gains=gains,
-        offsets=offsets,
-    )
+    trimmed = _nominal_export(model, args, gains=gains, offsets=offsets)
     return mismatched(trimmed, seed)  # draws by device name: the same chip's
 
 
@@ -324,13 +321,7 @@ def noise(args, out: Path) -> dict:
     input and output relative noise and the suppression (their ratio), the
     median over clips of each."""
     config, model, data, x, software, split, x_cal = _inputs(args)
-    export = export_to_circuit(
-        model,
-        unit_current=args.unit_current,
-        vdd=args.vdd,
-        models=args.models,
-        **_nominal_trims(model, args, x_cal),
-    )
+    export = _nominal_export(model, args, **_nominal_trims(model, args, x_cal))
     seeds = args.seed + 1 + np.arange(len(x))  # ngspice takes seeds from 1
     jobs = [
         (str(i), export, x[i], args.frames, args.input_noise, int(seeds[i])) for i in range(len(x))
