@@ -3,7 +3,7 @@
 
     python benchmarks/hardware.py RUN_DIR --data-dir DIR [--clips 250] [--workers 2]
         [--split heldout] [--unit-current 3e-10] [--vdd 0.9] [--restart]
-        [--calibrate N] [--out DIR]
+        [--calibrate N] [--calibration-passes 3] [--out DIR]
 
 The clips are the held-out speakers' (validation and test splits: the model
 never trained on them; the validation clips chose its checkpoint). The report
@@ -14,6 +14,7 @@ written clip by clip: an interrupted benchmark resumes where it stopped).
 import argparse
 import json
 
+from exporters.calibrate import PASSES
 from exporters.verify import verify_run, write_report
 
 PAPER = {"clip_agreement": 49 / 50, "avg_power_w": 82.6e-9, "transistors": 768}
@@ -27,6 +28,7 @@ def main() -> None:
     parser.add_argument("--split", default="heldout")
     parser.add_argument("--restart", action="store_true")
     parser.add_argument("--calibrate", type=int, default=0, metavar="N")
+    parser.add_argument("--calibration-passes", type=int, default=PASSES, metavar="P")
     parser.add_argument("--out", help="default RUN_DIR/verification_benchmark")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--unit-current", type=float, default=3e-10)
@@ -44,6 +46,7 @@ def main() -> None:
         out=out,
         restart=args.restart,
         calibration_clips=args.calibrate,
+        calibration_passes=args.calibration_passes,
     )
     out = write_report(result, out)
     print((out / "verification.md").read_text())

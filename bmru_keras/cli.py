@@ -102,6 +102,14 @@ def _characterize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _calibration_passes(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--calibration-passes", type=int, metavar="P",
+        help="with --calibrate: measure and trim P times, each on the circuit built "
+        "with the trims so far (default exporters.calibrate.PASSES, 3)",
+    )  # fmt: skip
+
+
 def _circuit_options(
     parser: argparse.ArgumentParser, unit: float, vdd: float, level: bool = True
 ) -> None:
@@ -178,6 +186,7 @@ def _export(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from exporters.calibrate import PASSES
     from exporters.verify import verify_run, write_report
 
     split = "testing" if args.split == "test" else args.split
@@ -187,6 +196,7 @@ def _verify(args: argparse.Namespace) -> int:
         args.unit_current, args.vdd, level=args.level, models=_models(args),
         temperature=args.temperature, out=out, restart=args.restart,
         scheduler=args.scheduler, calibration_clips=args.calibrate,
+        calibration_passes=PASSES if args.calibration_passes is None else args.calibration_passes,
     )  # fmt: skip
     write_report(result, out)
     if args.json:
@@ -224,6 +234,10 @@ def _robustness(args: argparse.Namespace) -> int:
         from exporters.errors import ExportError
 
         raise ExportError("--calibrate trims a circuit: the software study has none")
+    if args.calibration_passes is None:
+        from exporters.calibrate import PASSES
+
+        args.calibration_passes = PASSES
     out = Path(args.out or Path(args.run_dir) / "robustness")
     out.mkdir(parents=True, exist_ok=True)  # the studies write plots into it as they end
     if args.study == "software":
@@ -333,6 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="measure each cell's and output's gain on N training clips and rebuild "
         "the circuit with it (transistor level; see exporters/calibrate.py)",
     )  # fmt: skip
+    _calibration_passes(verify)
     verify.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask cluster")
     verify.add_argument("--json", action="store_true")
     _circuit_options(verify, 3e-10, 0.9)
@@ -398,6 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="circuit studies: trim gains and offsets on N training clips at the nominal "
         "circuit and build every variant with them (see exporters/calibrate.py)",
     )  # fmt: skip
+    _calibration_passes(robust)
     robust.add_argument(
         "--trim-each", action="store_true",
         help="montecarlo: trim every sample on its own --calibrate N clips (a per-chip trim)",

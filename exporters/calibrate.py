@@ -21,9 +21,20 @@ then builds each output's weights divided by its gain and its bias less its
 offset (an offset trim: without it, ``kws_yes_d4_hat``'s gain-calibrated
 readout still leaned 0.044 units towards "not yes", and the near-tie frames
 of a few clips all went one way). Cells and readout outputs are
-corrected in one pass: a cell's correction does not change the analog path
+corrected together: a cell's correction does not change the analog path
 into the next layer (that goes through its binary state).
+
+One measurement does not finish the job: the trimmed circuit has other
+mirror sizes, hence other systematic errors, and on ``kws_yes_d4_hat``
+(700 pA, 0.9 V) its readout still read 0.975 and 1.075 of the software.
+:func:`calibrate` therefore repeats it ``passes`` times, each pass measuring
+the residual gain ``g`` and offset ``o`` of the circuit built with the trims
+so far ``(G, O)`` and composing them (``G <- G g``, ``O <- o + g O``: the
+circuit computed ``g (W x + b) + o`` where the trims meant ``W x + b``);
+after three passes every residual gain was within 1.3 % of 1.
 """
+
+from collections.abc import Callable
 
 import keras
 import numpy as np
@@ -34,6 +45,7 @@ from exporters.export import CircuitExport
 from exporters.simulate import simulate_job
 from exporters.software import quantized_model, realized_candidates
 
+PASSES = 3  # calibration rounds by default (see the module docstring)
 MIN_SIGNAL = 0.3  # units: frames with smaller software values carry no gain information
 
 
@@ -93,4 +105,35 @@ def measure_trims(
     gains, offsets = {}, {}
     for layer, (hw, sw) in measured.items():
         gains[layer], offsets[layer] = _trim(np.stack(hw), sw[done])
+    return gains, offsets
+
+
+Trims = dict[str, np.ndarray]
+
+
+def calibrate(
+    model: keras.Model,
+    build: Callable[[Trims | None, Trims | None], CircuitExport],
+    x: np.ndarray,
+    passes: int = PASSES,
+    frame: float = 0.01,
+    workers: int = 1,
+    scheduler=None,
+) -> tuple[Trims, Trims]:
+    """The ``(gains, offsets)`` that trim ``build(gains, offsets)`` (the
+    circuit of ``model`` built with trims; ``build(None, None)`` untrimmed)
+    to its software, measured on the clips ``x`` over ``passes`` rounds of
+    :func:`measure_trims`, each on the circuit trimmed by the ones before."""
+    if passes < 1:
+        raise ValueError(f"calibration needs at least one pass; got passes={passes}")
+    gains: Trims = {}
+    offsets: Trims = {}
+    for _ in range(passes):
+        export = build(gains or None, offsets or None)
+        residual_gains, residual_offsets = measure_trims(
+            model, export, x, frame, workers, scheduler
+        )
+        for layer, g in residual_gains.items():
+            offsets[layer] = residual_offsets[layer] + g * offsets.get(layer, 0.0)
+            gains[layer] = gains.get(layer, 1.0) * g
     return gains, offsets

@@ -16,7 +16,7 @@ import numpy as np
 
 from bmru_keras.evaluation import clip_decisions
 from bmru_keras.parallel import map_unordered, open_log
-from exporters.calibrate import measure_trims
+from exporters.calibrate import calibrate
 from exporters.errors import ExportError
 from exporters.export import export_to_circuit
 from exporters.mismatch import mismatched
@@ -93,8 +93,14 @@ def _nominal_trims(model, args, x_cal) -> dict:
     fixed as a design-time trim would be; none without ``x_cal``."""
     if x_cal is None:
         return {}
-    nominal = _nominal_export(model, args)
-    gains, offsets = measure_trims(model, nominal, x_cal, 0.01, args.workers, args.scheduler)
+    gains, offsets = calibrate(
+        model,
+        lambda g, o: _nominal_export(model, args, gains=g, offsets=o),
+        x_cal,
+        args.calibration_passes,
+        workers=args.workers,
+        scheduler=args.scheduler,
+    )
     return {"gains": gains, "offsets": offsets}
 
 
@@ -106,6 +112,7 @@ def _settings(args, split: str, **extra) -> dict:
         "unit_current_a": args.unit_current,
         "vdd_v": args.vdd,
         "calibration_clips": args.calibrate,
+        "calibration_passes": args.calibration_passes if args.calibrate else 0,
         **extra,
     }
 
@@ -139,7 +146,7 @@ def montecarlo(args, out: Path) -> dict:
     for trial in range(args.trials):
         seed = args.seed + trial
         variant = (
-            _trimmed_sample(model, export, args, x_cal, seed)
+            _trimmed_sample(model, args, x_cal, seed)
             if args.trim_each
             else mismatched(export, seed, GF180MCU_MISMATCH)
         )
@@ -199,16 +206,18 @@ def montecarlo(args, out: Path) -> dict:
     return result
 
 
-def _trimmed_sample(model, export, args, x_cal: np.ndarray, seed: int):
-    """Mismatch sample ``seed`` of the untrimmed ``export``, trimmed on its
-    own (a per-chip trim): its gains and offsets measured on the calibration
-    clips ``x_cal``, the circuit rebuilt with them and given the same
-    per-device draws."""
-    gains, offsets = measure_trims(
-        model, mismatched(export, seed), x_cal, 0.01, args.workers, args.scheduler
+def _trimmed_sample(model, args, x_cal: np.ndarray, seed: int):
+    """Mismatch sample ``seed`` of the nominal circuit, trimmed on its own (a
+    per-chip trim, :func:`exporters.calibrate.calibrate` on the calibration
+    clips ``x_cal``): every rebuild gets the same per-device draws."""
+
+    def chip(gains, offsets):  # draws by device name: the same chip at every pass
+        return mismatched(_nominal_export(model, args, gains=gains, offsets=offsets), seed)
+
+    trims = calibrate(
+        model, chip, x_cal, args.calibration_passes, workers=args.workers, scheduler=args.scheduler
     )
-    trimmed = _nominal_export(model, args, gains=gains, offsets=offsets)
-    return mismatched(trimmed, seed)  # draws by device name: the same chip's
+    return chip(*trims)
 
 
 def corners(args, out: Path) -> dict:
@@ -367,6 +376,7 @@ def noise(args, out: Path) -> dict:
         "unit_current_a": args.unit_current,
         "vdd_v": args.vdd,
         "calibration_clips": args.calibrate,
+        "calibration_passes": args.calibration_passes if args.calibrate else 0,
         "failed": failed,
         "noise_suppression_min": min(measured) if measured else None,
         "noise_suppression_median": float(np.median(measured)) if measured else None,

@@ -16,7 +16,7 @@ import numpy as np
 from bmru_keras.evaluation import clip_decisions
 from bmru_keras.parallel import map_unordered, open_log
 from bmru_keras.training import load_run, run_inputs
-from exporters.calibrate import measure_trims, median_gain
+from exporters.calibrate import PASSES, calibrate, median_gain
 from exporters.export import export_to_circuit
 from exporters.pdk import ProcessModels
 from exporters.simulate import simulate_job
@@ -39,12 +39,14 @@ def verify_run(
     restart: bool = False,
     scheduler=None,
     calibration_clips: int = 0,
+    calibration_passes: int = PASSES,
 ) -> dict:
     """Export a run, simulate ``clips`` clips of ``split`` and compare with Keras.
 
     With ``calibration_clips``, that many training clips first measure each
-    memory cell's and readout output's gain and offset
-    (:mod:`exporters.calibrate`) and the circuit is rebuilt with them.
+    memory cell's and readout output's gain and offset, ``calibration_passes``
+    times (:func:`exporters.calibrate.calibrate`), and the circuit is built
+    with them.
 
     Each clip's row is appended to ``out/clips.jsonl`` as soon as it is
     simulated (``out`` defaults to ``RUN_DIR/verification``); a second call
@@ -55,21 +57,25 @@ def verify_run(
     config, model, normalization = load_run(run_dir)
     root = Path(data_dir)
     _, data, x = run_inputs(config, normalization, root, split, clips)
-    export = export_to_circuit(
-        model, unit_current=unit_current, vdd=vdd, level=level, models=models
-    )
-    gains, offsets = {}, {}
-    if calibration_clips:
-        _, _, x_cal = run_inputs(config, normalization, root, "training", calibration_clips)
-        gains, offsets = measure_trims(model, export, x_cal, frame, workers, scheduler)
-        export = export_to_circuit(
+
+    def build(gains=None, offsets=None):
+        return export_to_circuit(
             model,
             unit_current=unit_current,
             vdd=vdd,
+            level=level,
             models=models,
             gains=gains,
             offsets=offsets,
         )
+
+    gains, offsets = {}, {}
+    if calibration_clips:
+        _, _, x_cal = run_inputs(config, normalization, root, "training", calibration_clips)
+        gains, offsets = calibrate(
+            model, build, x_cal, calibration_passes, frame, workers, scheduler
+        )
+    export = build(gains, offsets)
     software = model.predict(x, batch_size=256, verbose=0)
     realized = quantized_model(model, export)
     quantized = realized.predict(x, batch_size=256, verbose=0)
@@ -91,6 +97,7 @@ def verify_run(
         "model_file_mtime": (Path(run_dir) / "model.keras").stat().st_mtime,
         "netlist_sha256": export.fingerprint(),
         "calibration_clips": calibration_clips,
+        "calibration_passes": calibration_passes if calibration_clips else 0,
     }
     out = Path(out) if out is not None else Path(run_dir) / "verification"
     log = out / "clips.jsonl"

@@ -255,7 +255,9 @@ def test_calibration_brings_cell_inputs_to_the_software(tiny_run, tmp_path):
 
     sample = sample_dir()
     plain = verify_run(tiny_run, sample, clips=2, out=tmp_path / "plain")
-    tuned = verify_run(tiny_run, sample, clips=2, out=tmp_path / "tuned", calibration_clips=3)
+    tuned = verify_run(
+        tiny_run, sample, clips=2, out=tmp_path / "tuned", calibration_clips=3, calibration_passes=1
+    )
     assert set(tuned["calibration_gains"]) == {"memory_0", "classifier"}
     assert set(tuned["calibration_offsets"]) == {"memory_0", "classifier"}
     assert plain["calibration_gains"] == {} and tuned["calibration_clips"] == 3
@@ -263,3 +265,28 @@ def test_calibration_brings_cell_inputs_to_the_software(tiny_run, tmp_path):
     after = [g for g in tuned["cell_input_gain"]["memory_0"] if g is not None]
     assert len(before) == len(after) >= 1
     assert max(abs(g - 1) for g in after) < max(0.01, max(abs(g - 1) for g in before) / 2)
+
+
+def test_calibration_passes_compose_the_residual_trims(tiny_run):
+    from bmru_keras.training import load_run, run_inputs
+    from exporters.calibrate import calibrate, measure_trims
+
+    config, model, normalization = load_run(tiny_run)
+    _, _, x = run_inputs(config, normalization, sample_dir(), "training", 2)
+
+    def build(gains, offsets):
+        return export_to_circuit(model, unit_current=UNIT, vdd=0.9, gains=gains, offsets=offsets)
+
+    g1, o1 = measure_trims(model, build(None, None), x)
+    g2, o2 = measure_trims(model, build(g1, o1), x)
+    gains, offsets = calibrate(model, build, x, passes=2)
+    assert set(gains) == set(offsets) == set(g1) == {"memory_0", "classifier"}
+    for layer in g1:
+        np.testing.assert_allclose(gains[layer], g1[layer] * g2[layer])
+        np.testing.assert_allclose(offsets[layer], o2[layer] + g2[layer] * o1[layer])
+    # The second pass leaves a smaller residual than the first.
+    residual, _ = measure_trims(model, build(gains, offsets), x)
+    for layer in g1:
+        assert np.abs(residual[layer] - 1).max() <= max(0.005, np.abs(g2[layer] - 1).max())
+    with pytest.raises(ValueError, match="at least one pass"):
+        calibrate(model, build, x, passes=0)

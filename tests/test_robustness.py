@@ -116,10 +116,11 @@ def test_montecarlo_and_corners_commands_log_and_resume(tiny_run, tmp_path, caps
     assert all(r["n_failed"] == 0 and r["power_w"] > 0 for r in result["corners"])
     assert abs(result["corners"][0]["vdd_v"] - 0.81) < 1e-9
     # Trimmed on two training clips at the nominal circuit: every corner's netlist changes.
-    trimmed = ["--out", str(tmp_path / "trimmed"), "--calibrate", "2"]
+    trimmed = ["--out", str(tmp_path / "trimmed"), "--calibrate", "2", "--calibration-passes", "2"]
     assert main(["robustness", "corners", *common, *trimmed, *corners]) == 0
     calibrated = json.loads(capsys.readouterr().out)
     assert calibrated["calibration_clips"] == 2 and result["calibration_clips"] == 0
+    assert calibrated["calibration_passes"] == 2 and result["calibration_passes"] == 0
     assert not set(calibrated["netlist_sha256"]) & set(result["netlist_sha256"])
     assert all(r["n_failed"] == 0 for r in calibrated["corners"])
 
@@ -131,7 +132,8 @@ def test_montecarlo_trims_each_sample_on_request(tiny_run, tmp_path, capsys):
     command += ["--clips", "1", "--trials", "1", "--out", str(tmp_path), "--trim-each"]
     assert main(command) == 2
     assert "--trim-each trims every sample on --calibrate N clips" in capsys.readouterr().err
-    assert main([*command, "--restart", "--calibrate", "2", "--json"]) == 0
+    trim = ["--calibrate", "2", "--calibration-passes", "1"]
+    assert main([*command, "--restart", *trim, "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["trim_each"] and result["calibration_clips"] == 2 and result["n_failed"] == 0
 
