@@ -10,33 +10,45 @@ Every block is one ``.subckt`` (a :class:`Block`): its ports are the nets it
 reads and writes plus ``vdd`` and ``gnd``; the exporter instantiates it once.
 """
 
+import itertools
+import math
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from exporters.pdk import ProcessModels
 
 
-@dataclass
+@dataclass(frozen=True)
 class Mirror:
-    """How a ratio is realized: ``m`` parallel devices of ``width`` x ``length``."""
+    """How a ratio is realized: ``m`` parallel copies, each ``series`` devices
+    of ``width`` x ``length`` in series with one gate (one device when 1)."""
 
     ratio: float  # requested
     width: float  # metres
-    length: float  # metres
+    length: float  # metres, of each device in series
     m: int
+    series: int = 1
 
-    def realized(self, unit_width: float, unit_length: float) -> float:
-        return self.m * (self.width / self.length) / (unit_width / unit_length)
+    def nominal(self, unit_width: float, unit_length: float) -> float:
+        """``m W / (series L)`` against the unit device's ``W / L``."""
+        return self.m * self.width / (self.series * self.length) * unit_length / unit_width
 
 
-@dataclass
+@dataclass(frozen=True)
 class Sizing:
-    """Realizable mirror devices. A ratio widens the unit device (``r * W``
-    on a ``grid`` between ``min_width`` and ``max_width``, parallel devices
-    beyond); a ratio too small for ``min_width`` lengthens a ``min_width``
-    device instead (up to ``max_length``; smaller ratios round to 0 and the
-    weight report says so). Measured in ngspice (GF180MCU, 4 um / 8 um unit,
-    1 nA, 1.8 V): widths of 0.8 / 2 / 8 / 15 um copy 0.202 / 0.502 / 2.089 /
-    3.929 of the unit current, within 5 % of their width ratio."""
+    """Realizable mirror devices. A ratio widens the unit device (on a
+    ``grid`` between ``min_width`` and ``max_width``, parallel copies beyond);
+    a ratio too small for ``min_width`` lengthens a ``min_width`` device
+    instead (up to ``max_length``), then puts up to ``max_series`` of them in
+    series; smaller ratios round to 0 and the weight report says so.
+
+    A copy does not carry exactly its nominal ``W / L`` ratio in
+    subthreshold: ``measured`` holds, per family of devices (0: widths at
+    the unit length; ``s >= 1``: ``s`` devices of ``min_width`` in series),
+    the copy ratio over the nominal one at a few nominal ratios
+    (:func:`exporters.mirrors.characterize` measures it in ngspice); sizes
+    are solved against it and :meth:`realized` reads it. None: nominal."""
 
     unit_width: float
     unit_length: float
@@ -47,18 +59,53 @@ class Sizing:
     # (median 1 %), and the quantized kws_yes_d4 model changed 4.7 % of its
     # held-out clip decisions; at 5 nm: 0.5 % (median 0.04 %), 2.2 %.
     grid: float = 0.005e-6
+    max_series: int = 8
+    measured: tuple[tuple[int, tuple[float, ...], tuple[float, ...]], ...] | None = None
+
+    def correction(self, family: int, nominal: float) -> float:
+        """Measured over nominal copy ratio of one copy in ``family``
+        (log-log interpolation, constant beyond the measured points)."""
+        for f, nominals, corrections in self.measured or ():
+            if f == family:
+                return float(
+                    np.exp(np.interp(np.log(nominal), np.log(nominals), np.log(corrections)))
+                )
+        return 1.0
+
+    def copy_ratio(self, family: int, nominal: float) -> float:
+        return nominal * self.correction(family, nominal)
+
+    def _solve(self, family: int, ratio: float) -> float:
+        """The nominal ratio whose copy in ``family`` carries ``ratio``."""
+        nominal = ratio
+        for _ in range(8):  # the correction varies slowly: a fixed point
+            nominal = ratio / self.correction(family, nominal)
+        return nominal
+
+    def family(self, mirror: Mirror) -> int:
+        return 0 if mirror.series == 1 and mirror.length == self.unit_length else mirror.series
+
+    def realized(self, mirror: Mirror) -> float:
+        """The ratio ``mirror`` copies (measured where :attr:`measured` has it)."""
+        copy = Mirror(mirror.ratio, mirror.width, mirror.length, 1, mirror.series)
+        nominal = copy.nominal(self.unit_width, self.unit_length)
+        return mirror.m * self.copy_ratio(self.family(mirror), nominal)
 
     def mirror(self, ratio: float) -> Mirror | None:
         """The realizable mirror closest to ``ratio`` (None: rounds to 0)."""
-        target = abs(ratio) * self.unit_width
-        if target >= self.min_width:
-            m = int(-(-target // self.max_width))
-            width = min(round(target / m / self.grid) * self.grid, self.max_width)
-            return Mirror(abs(ratio), width, self.unit_length, m)
-        length = round(self.unit_length * self.min_width / target / self.grid) * self.grid
-        if length > self.max_length:
-            return None
-        return Mirror(abs(ratio), self.min_width, length, 1)
+        ratio = abs(ratio)
+        smallest = self.min_width / self.unit_width  # nominal ratio of a min_width unit-length copy
+        if ratio >= self.copy_ratio(0, smallest):
+            m = math.ceil(ratio / self.copy_ratio(0, self.max_width / self.unit_width))
+            width = round(self._solve(0, ratio / m) * self.unit_width / self.grid) * self.grid
+            return Mirror(ratio, min(width, self.max_width), self.unit_length, m)
+        for series in range(1, self.max_series + 1):
+            floor = smallest * self.unit_length / (series * self.max_length)
+            if ratio >= self.copy_ratio(series, floor):
+                length = smallest * self.unit_length / (series * self._solve(series, ratio))
+                length = round(length / self.grid) * self.grid
+                return Mirror(ratio, self.min_width, min(length, self.max_length), 1, series)
+        return None
 
 
 @dataclass
@@ -77,16 +124,20 @@ class Block:
         return f"{hint}{self._count}"
 
     def mos(self, kind: str, d: str, g: str, s: str, models: ProcessModels, mirror=None):
-        """A transistor: the unit device, or the device of ``mirror``."""
+        """A transistor: the unit device, or the devices of ``mirror`` (in
+        series from ``d`` to ``s`` when it has several, their bulk on ``s``)."""
         width = models.width if mirror is None else mirror.width
         length = models.length if mirror is None else mirror.length
         m = 1 if mirror is None else mirror.m
+        series = 1 if mirror is None else mirror.series
         device = models.nmos if kind == "n" else models.pmos
-        self.transistors += m
-        self.lines.append(
-            f"M{len(self.lines) + 1} {d} {g} {s} {s} {device} "
-            f"w={width:.3g} l={length:.3g}" + (f" m={m}" if m > 1 else "")
-        )
+        nodes = [d, *(self.net("k") for _ in range(series - 1)), s]
+        for drain, source in itertools.pairwise(nodes):
+            self.transistors += m
+            self.lines.append(
+                f"M{len(self.lines) + 1} {drain} {g} {source} {s} {device} "
+                f"w={width:.6g} l={length:.6g}" + (f" m={m}" if m > 1 else "")
+            )
 
     def instance(self, line: str, transistors: int) -> None:
         self.lines.append(line)

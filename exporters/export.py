@@ -201,7 +201,7 @@ class Builder:
 
     def _record(self, layer: str, terms, mirrors):
         for (_, ratio), mirror in zip(terms, mirrors, strict=True):
-            realized = 0.0 if mirror is None else self._realized(mirror)
+            realized = 0.0 if mirror is None else self.sizing.realized(mirror)
             self.weights.append(
                 {
                     "layer": layer,
@@ -210,19 +210,17 @@ class Builder:
                     "relative_error": realized / ratio - 1,
                     "width_um": None if mirror is None else mirror.width * 1e6,
                     "length_um": None if mirror is None else mirror.length * 1e6,
-                    "devices": 0 if mirror is None else mirror.m,
+                    "devices": 0 if mirror is None else mirror.m * mirror.series,
+                    "series": 0 if mirror is None else mirror.series,
                 }
             )
-
-    def _realized(self, mirror) -> float:
-        return mirror.realized(self.sizing.unit_width, self.sizing.unit_length)
 
     def quantize(self, values: np.ndarray) -> np.ndarray:
         """The values the mirrors realize (sign kept)."""
         out = np.zeros_like(values)
         for index, value in np.ndenumerate(values):
             mirror = self.sizing.mirror(value) if value != 0 else None
-            out[index] = 0.0 if mirror is None else np.sign(value) * self._realized(mirror)
+            out[index] = 0.0 if mirror is None else np.sign(value) * self.sizing.realized(mirror)
         return out
 
     def _sums(self, block: Block, name: str, signal, kernel, bias, probe_source=None):
@@ -451,6 +449,10 @@ def export_to_circuit(
             elements, :mod:`exporters.behavioral`; no power, fast).
         models: the process models at transistor level.
         sizing: the realizable mirror devices (both levels use its ratios).
+            At transistor level a sizing without measured copy ratios gets
+            them from ``models`` first (:func:`exporters.mirrors.characterize`,
+            one ngspice run, cached); pass a measured one to build other
+            corners or supplies with the nominal circuit's devices.
         gains: per layer name, each output's measured hardware / software
             gain; its weights are built divided by it (transistor level, see
             :mod:`exporters.calibrate`).
@@ -471,6 +473,10 @@ def export_to_circuit(
         return _behavioral(model, unit_current, vdd, sizing or Sizing(4e-6, 8e-6))
     models = models or gf180mcu()
     sizing = sizing or Sizing(models.width, models.length)
+    if sizing.measured is None:
+        from exporters.mirrors import characterize  # it simulates, and the simulator imports us
+
+        sizing = characterize(sizing, models, unit_current, vdd)
     builder = Builder(model, models, unit_current, sizing, gains, offsets)
     _walk(model, builder)
     for block, _ in builder.blocks:

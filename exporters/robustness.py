@@ -16,9 +16,11 @@ import numpy as np
 
 from bmru_keras.evaluation import clip_decisions
 from bmru_keras.parallel import map_unordered, open_log
+from exporters.blocks import Sizing
 from exporters.calibrate import calibrate
 from exporters.errors import ExportError
 from exporters.export import export_to_circuit
+from exporters.mirrors import characterize
 from exporters.mismatch import mismatched
 from exporters.pdk import GF180_CORNERS
 from exporters.simulate import simulate_job
@@ -230,11 +232,20 @@ def corners(args, out: Path) -> dict:
     temperatures = args.temperatures or TEMPERATURES
     supplies = args.supply_scales or SUPPLY_SCALES
     grid = [(c, t, s) for c in process for t in temperatures for s in supplies]
+    # Every corner is the nominal circuit: its devices sized at the nominal corner and supply.
+    sizing = characterize(
+        Sizing(args.models.width, args.models.length), args.models, args.unit_current, args.vdd
+    )
     jobs, fingerprints = [], []
     for corner, temperature, scale in grid:
         models = dataclasses.replace(args.models, corner=corner)
         export = export_to_circuit(
-            model, unit_current=args.unit_current, vdd=args.vdd * scale, models=models, **trims
+            model,
+            unit_current=args.unit_current,
+            vdd=args.vdd * scale,
+            models=models,
+            sizing=sizing,
+            **trims,
         )
         fingerprints.append(export.fingerprint())
         key = f"{corner}/{temperature:g}/{scale:g}"
