@@ -90,16 +90,16 @@ def characterize_cell(
             output["g"] += nets["out"]
             output["vdd"] += vdd_net
             sk.V(ref="SENSE", dc_value=vdd / 2)["p", "n"] += nets["sense"], gnd
-        spice_circuit = spice.netlist(sk, circuit, library)
-    # The input: a piecewise-linear current drawn through the input reference.
-    ramp = [(0, 0), (ramp_seconds, peak), (2 * ramp_seconds, 0)]
-    spice_circuit.PieceWiseLinearCurrentSource("IN", "in_p", spice_circuit.gnd, values=ramp)
-    simulator = spice.simulator(spice_circuit, models.spice_lines(), temperature)
-    step = 2 * ramp_seconds / 4000
-    try:
-        analysis = simulator.transient(step_time=step, end_time=2 * ramp_seconds)
-    except Exception as error:  # InSpice raises NgSpiceCommandError and others
-        raise SimulationError(f"the cell transient did not complete: {error}") from error
+        spice_circuit = spice.netlist(sk, circuit, library)  # it includes the library file
+        # The input: a piecewise-linear current drawn through the input reference.
+        ramp = [(0, 0), (ramp_seconds, peak), (2 * ramp_seconds, 0)]
+        spice_circuit.PieceWiseLinearCurrentSource("IN", "in_p", spice_circuit.gnd, values=ramp)
+        simulator = spice.simulator(spice_circuit, models.spice_lines(), temperature)
+        step = 2 * ramp_seconds / 4000
+        try:
+            analysis = simulator.transient(step_time=step, end_time=2 * ramp_seconds)
+        except Exception as error:  # InSpice raises NgSpiceCommandError and others
+            raise SimulationError(f"the cell transient did not complete: {error}") from error
     time = np.asarray(analysis.time, float)
     out = np.asarray(analysis.branches["vsense"], float)
     supply = -np.asarray(analysis.branches["vdd"], float)

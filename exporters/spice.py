@@ -9,6 +9,7 @@ per process (parallel work uses worker processes).
 import glob
 import logging
 import os
+import shutil
 import sys
 import tempfile
 from contextlib import contextmanager
@@ -50,15 +51,25 @@ def skidl():
 @contextmanager
 def top_level(library_text: str):
     """A fresh SKiDL circuit whose parts can be the subcircuits of
-    ``library_text``; yields ``(skidl module, circuit, library path)``."""
+    ``library_text``; yields ``(skidl module, circuit, library path)``.
+
+    The library lies two folders deep in a private temporary folder, removed
+    on exit: for every part SKiDL searches the folder *above* the library's
+    for symbol files, recursively, and with the library directly in a fresh
+    folder under /tmp it walked all of /tmp (an export took minutes on a
+    machine whose /tmp held 1,200 folders)."""
     sk = skidl()
     folder = Path(tempfile.mkdtemp(prefix="bmru-spice-"))
-    library = folder / "cells.lib"
+    library = folder / "lib" / "cells.lib"
+    library.parent.mkdir()
     library.write_text(library_text)
     circuit = sk.Circuit()
     circuit.no_files = True
-    sk.lib_search_paths[sk.SPICE] = [str(folder)]
-    yield sk, circuit, library
+    sk.lib_search_paths[sk.SPICE] = [str(library.parent)]
+    try:
+        yield sk, circuit, library
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def netlist(sk, circuit, library: Path):
