@@ -103,11 +103,20 @@ def _characterize(args: argparse.Namespace) -> int:
 
 
 def _calibration_passes(parser: argparse.ArgumentParser) -> None:
+    """``--calibration-passes``; its default is set by :func:`_default_passes`
+    (importing it here would load Keras for ``--help``)."""
     parser.add_argument(
         "--calibration-passes", type=int, metavar="P",
         help="with --calibrate: measure and trim P times, each on the circuit built "
         "with the trims so far (default exporters.calibrate.PASSES, 3)",
     )  # fmt: skip
+
+
+def _default_passes(args: argparse.Namespace) -> None:
+    if args.calibration_passes is None:
+        from exporters.calibrate import PASSES
+
+        args.calibration_passes = PASSES
 
 
 def _circuit_options(
@@ -186,9 +195,9 @@ def _export(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from exporters.calibrate import PASSES
     from exporters.verify import verify_run, write_report
 
+    _default_passes(args)
     split = "testing" if args.split == "test" else args.split
     out = Path(args.out or Path(args.run_dir) / f"verification_{args.level}")
     result = verify_run(
@@ -196,7 +205,7 @@ def _verify(args: argparse.Namespace) -> int:
         args.unit_current, args.vdd, level=args.level, models=_models(args),
         temperature=args.temperature, out=out, restart=args.restart,
         scheduler=args.scheduler, calibration_clips=args.calibrate,
-        calibration_passes=PASSES if args.calibration_passes is None else args.calibration_passes,
+        calibration_passes=args.calibration_passes,
     )  # fmt: skip
     write_report(result, out)
     if args.json:
@@ -234,10 +243,7 @@ def _robustness(args: argparse.Namespace) -> int:
         from exporters.errors import ExportError
 
         raise ExportError("--calibrate trims a circuit: the software study has none")
-    if args.calibration_passes is None:
-        from exporters.calibrate import PASSES
-
-        args.calibration_passes = PASSES
+    _default_passes(args)
     out = Path(args.out or Path(args.run_dir) / "robustness")
     out.mkdir(parents=True, exist_ok=True)  # the studies write plots into it as they end
     if args.study == "software":

@@ -87,9 +87,8 @@ class Sizing:
 
     def realized(self, mirror: Mirror) -> float:
         """The ratio ``mirror`` copies (measured where :attr:`measured` has it)."""
-        copy = Mirror(mirror.ratio, mirror.width, mirror.length, 1, mirror.series)
-        nominal = copy.nominal(self.unit_width, self.unit_length)
-        return mirror.m * self.copy_ratio(self.family(mirror), nominal)
+        per_copy = mirror.nominal(self.unit_width, self.unit_length) / mirror.m
+        return mirror.m * self.copy_ratio(self.family(mirror), per_copy)
 
     def mirror(self, ratio: float) -> Mirror | None:
         """The realizable mirror closest to ``ratio`` (None: rounds to 0)."""

@@ -42,7 +42,7 @@ def _families(sizing: Sizing) -> dict[int, list[Mirror]]:
     return families
 
 
-def _deck(sizing: Sizing, models: ProcessModels, unit_current: float, vdd: float, mirrors):
+def _deck(models: ProcessModels, unit_current: float, vdd: float, mirrors: list[Mirror]) -> str:
     """A unit diode and every measured copy of it, each copy's drain held by
     a 0-V probe at the voltage a unit PMOS diode (a summing node) sits at."""
     block = Block("copies", "test", [])
@@ -67,7 +67,7 @@ def characterize(sizing: Sizing, models: ProcessModels, unit_current: float, vdd
     from one ngspice run of ``models`` at 27 C (cached per arguments)."""
     families = _families(sizing)
     mirrors = [m for family in families.values() for m in family]
-    vectors = run_deck(_deck(sizing, models, unit_current, vdd, mirrors), 20e-6)
+    vectors = run_deck(_deck(models, unit_current, vdd, mirrors), 20e-6)
     copies = [vectors[f"vc{k}#branch"][-1] / unit_current for k in range(len(mirrors))]
     if not all(np.isfinite(c) and c > 0 for c in copies):
         raise SimulationError(

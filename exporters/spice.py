@@ -56,8 +56,8 @@ def top_level(library_text: str):
     The library lies two folders deep in a private temporary folder, removed
     on exit: for every part SKiDL searches the folder *above* the library's
     for symbol files, recursively, and with the library directly in a fresh
-    folder under /tmp it walked all of /tmp (an export took minutes on a
-    machine whose /tmp held 1,200 folders)."""
+    folder under /tmp it walked all of /tmp (a 2-unit model's export took
+    4.4 s instead of 0.6 s on a machine whose /tmp held 1,200 folders)."""
     sk = skidl()
     folder = Path(tempfile.mkdtemp(prefix="bmru-spice-"))
     library = folder / "lib" / "cells.lib"

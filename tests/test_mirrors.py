@@ -19,9 +19,9 @@ def models():
     return gf180mcu()
 
 
-def copies(sizing, models, mirrors):
+def copies(models, mirrors):
     """What each of ``mirrors`` copies of the unit current, in ngspice."""
-    vectors = run_deck(_deck(sizing, models, UNIT, VDD, mirrors), 20e-6)
+    vectors = run_deck(_deck(models, UNIT, VDD, mirrors), 20e-6)
     return [vectors[f"vc{k}#branch"][-1] / UNIT for k in range(len(mirrors))]
 
 
@@ -47,10 +47,10 @@ def test_measured_sizing_copies_the_requested_ratio(models):
     measured = characterize(nominal, models, UNIT, VDD)
     assert characterize(nominal, models, UNIT, VDD) is measured  # cached
     assert {family for family, _, _ in measured.measured} == set(range(9))
-    got_copies = copies(measured, models, [measured.mirror(r) for r in RATIOS])
+    got_copies = copies(models, [measured.mirror(r) for r in RATIOS])
     for ratio, got in zip(RATIOS, got_copies, strict=True):
         assert got == pytest.approx(ratio, rel=0.005), ratio
         assert measured.realized(measured.mirror(ratio)) == pytest.approx(got, rel=0.005)
     # Sized by W / L alone, the small ratios come out strong: what the measurement fixes.
-    plain = copies(nominal, models, [nominal.mirror(r) for r in RATIOS])
+    plain = copies(models, [nominal.mirror(r) for r in RATIOS])
     assert plain[3] / RATIOS[3] > 1.08 and plain[4] / RATIOS[4] > 1.2
