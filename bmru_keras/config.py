@@ -46,6 +46,9 @@ class DataConfig:
     # With balance: "subsample" cuts training to its rarest class too; "weight"
     # keeps every training clip and weights the loss so each class counts equally.
     balance_training: str = "subsample"
+    # Keep this fraction of each class's training clips (a nested, seeded
+    # subset: for learning curves, e.g. `bmru sweep --grid data.train_fraction=...`).
+    train_fraction: float = 1.0
     split: SplitConfig = field(default_factory=SplitConfig)
     silence_gain: list[float] = field(default_factory=lambda: [0.0, 1.0])
     cache_dir: str | None = None  # None: $BMRU_CACHE_DIR or ~/.cache/bmru_keras
@@ -132,6 +135,7 @@ CHOICES = {
     "train.lr_schedule": ("cosine", "constant"),
 }
 RANGES = {"train.parameter_noise": (0.0, 1.0)}  # [low, high)
+FRACTIONS = ("data.train_fraction",)  # (0, 1]
 INTERVALS = ("model.weight_range", "model.current_range")  # [low, high], 0 <= low < high
 
 
@@ -192,6 +196,8 @@ def _build(cls, values: dict, prefix: str, source: str):
             raise ConfigError(f"{source}: `{key}` must be one of {CHOICES[key]}, got {value!r}")
         if key in RANGES and not RANGES[key][0] <= kwargs[name] < RANGES[key][1]:
             raise ConfigError(f"{source}: `{key}` must be in [{RANGES[key][0]}, {RANGES[key][1]})")
+        if key in FRACTIONS and not 0.0 < kwargs[name] <= 1.0:
+            raise ConfigError(f"{source}: `{key}` must be in (0, 1], got {value!r}")
         interval = kwargs[name]
         if key in INTERVALS and interval is not None and not _is_interval(interval):
             raise ConfigError(f"{source}: `{key}` must be [low, high] with 0 <= low < high")

@@ -31,6 +31,7 @@ def write(tmp_path, text: str) -> Path:
         ("model: {units: true}", r"`model.units` must be an integer"),
         ("model: {recurrent: lstm}", r"`model.recurrent` must be one of"),
         ("data: {balance_training: oversample}", r"`data.balance_training` must be one of"),
+        ("data: {train_fraction: 0}", r"`data.train_fraction` must be in \(0, 1\]"),
         ("train: {epsilon: {start: 1, hold: 3}}", r"unknown key `train.epsilon.hold`"),
         ("data: {dir: /no/such/folder}", r"`data.dir` is '/no/such/folder'"),
         ("augment: {snr_db: 5}", r"`augment.snr_db` must be a list"),

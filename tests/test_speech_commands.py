@@ -69,6 +69,18 @@ def test_weighted_balance_keeps_every_training_clip_and_weights_classes_equally(
     assert weights[labels == 0][0] > weights[labels == 1][0]
 
 
+def test_train_fraction_keeps_a_nested_balanced_part_of_training_only():
+    full = build_clips(SAMPLE, DataConfig(split=SAMPLE_SPLIT), seed=0)[1]
+    half = build_clips(SAMPLE, DataConfig(split=SAMPLE_SPLIT, train_fraction=0.5), seed=0)[1]
+    tenth = build_clips(SAMPLE, DataConfig(split=SAMPLE_SPLIT, train_fraction=0.1), seed=0)[1]
+    assert half["testing"] == full["testing"] and half["validation"] == full["validation"]
+    counts = [np.bincount([c.label for c in s["training"]]) for s in (full, half, tenth)]
+    assert list(counts[1]) == [round(n / 2) for n in counts[0]]
+    assert all(n >= 1 for n in counts[2])
+    keys = [{c.key for c in s["training"]} for s in (full, half, tenth)]
+    assert keys[2] < keys[1] < keys[0]
+
+
 def test_silence_windows_of_one_noise_file_have_their_own_keys():
     noise = "_background_noise_/white_noise.wav"
     first, second = Clip(1, SILENCE, noise, offset=0), Clip(1, SILENCE, noise, offset=16000)

@@ -246,6 +246,8 @@ def build_clips(
         weighted = split == "training" and config.balance_training == "weight"
         if (config.balance if balance is None else balance) and not weighted:
             clips = _balance(clips, len(names), rng)
+        if split == "training" and config.train_fraction < 1.0:
+            clips = _fraction(clips, len(names), config.train_fraction, rng)
         result[split] = clips
     return names, result
 
@@ -268,6 +270,17 @@ def _silence_clips(root, noises, split, count, label, config, rng) -> list[Clip]
         offset = int(rng.integers(first, last))
         clips.append(Clip(label, SILENCE, noise, "", offset, float(rng.uniform(low, high))))
     return clips
+
+
+def _fraction(clips: list[Clip], n_classes: int, fraction: float, rng) -> list[Clip]:
+    """``fraction`` of each class's clips (at least one), in their order; a
+    smaller fraction keeps a subset of a larger one's clips."""
+    kept = []
+    for k in range(n_classes):
+        group = [c for c in clips if c.label == k]
+        order = rng.permutation(len(group))
+        kept += [group[i] for i in np.sort(order[: max(1, round(fraction * len(group)))])]
+    return kept
 
 
 def _balance(clips: list[Clip], n_classes: int, rng) -> list[Clip]:
