@@ -35,24 +35,39 @@ class Mirror:
         return self.m * self.width / (self.series * self.length) * unit_length / unit_width
 
 
+Family = tuple[float, int]  # (device width, devices in series); WIDTHS for widened unit devices
+WIDTHS: Family = (0.0, 0)
+
+
 @dataclass(frozen=True)
 class Sizing:
     """Realizable mirror devices. A ratio widens the unit device (on a
     ``grid`` between ``min_width`` and ``max_width``, parallel copies beyond);
     a ratio too small for ``min_width`` lengthens a ``min_width`` device
     instead (up to ``max_length``), then puts up to ``max_series`` of them in
-    series; smaller ratios round to 0 and the weight report says so.
+    series; a ratio too small for those takes ``narrow_width`` devices the
+    same way; smaller ratios round to 0 and the weight report says so.
+
+    ``min_width`` defaults to the unit width: a copy narrower than its diode
+    drifts against it with temperature and process. Measured in ngspice
+    (GF180MCU, 4 um / 8 um unit, 700 pA, 1.8 V; ``docs/circuits.md``): copies
+    0.5-1.3 um wide carry 14-17 % less at -40 C and 10-13 % more at 85 C
+    than at 27 C; copies at the unit width, lengthened or in series, within
+    3 %. Unit-width stacks reach ``unit_length / (max_series max_length)``
+    (0.02 for a 4 um / 8 um unit); the narrow ones, 8 times less at 0.5 um,
+    carry only ratios that small, whose drift is as small in absolute terms.
 
     A copy does not carry exactly its nominal ``W / L`` ratio in
-    subthreshold: ``measured`` holds, per family of devices (0: widths at
-    the unit length; ``s >= 1``: ``s`` devices of ``min_width`` in series),
-    the copy ratio over the nominal one at a few nominal ratios
+    subthreshold: ``measured`` holds, per :data:`Family` (:data:`WIDTHS`:
+    widths at the unit length; ``(w, s)``: ``s`` devices ``w`` wide in
+    series), the copy ratio over the nominal one at a few nominal ratios
     (:func:`exporters.mirrors.characterize` measures it in ngspice); sizes
     are solved against it and :meth:`realized` reads it. None: nominal."""
 
     unit_width: float
     unit_length: float
-    min_width: float = 0.5e-6
+    min_width: float | None = None  # None: unit_width (see above)
+    narrow_width: float = 0.5e-6
     max_width: float = 15e-6
     max_length: float = 50e-6  # the longest device the GF180MCU bins cover
     # GF180MCU's manufacturing grid. A 0.1 um grid left weights up to 8 % off
@@ -60,9 +75,18 @@ class Sizing:
     # held-out clip decisions; at 5 nm: 0.5 % (median 0.04 %), 2.2 %.
     grid: float = 0.005e-6
     max_series: int = 8
-    measured: tuple[tuple[int, tuple[float, ...], tuple[float, ...]], ...] | None = None
+    measured: tuple[tuple[Family, tuple[float, ...], tuple[float, ...]], ...] | None = None
 
-    def correction(self, family: int, nominal: float) -> float:
+    def __post_init__(self):
+        if self.min_width is None:
+            object.__setattr__(self, "min_width", self.unit_width)
+
+    def stacks(self) -> list[Family]:
+        """The lengthened / stacked families, in the order :meth:`mirror` tries them."""
+        widths = [self.min_width] + [self.narrow_width] * (self.narrow_width < self.min_width)
+        return [(w, s) for w in widths for s in range(1, self.max_series + 1)]
+
+    def correction(self, family: Family, nominal: float) -> float:
         """Measured over nominal copy ratio of one copy in ``family``
         (log-log interpolation, constant beyond the measured points)."""
         for f, nominals, corrections in self.measured or ():
@@ -72,18 +96,21 @@ class Sizing:
                 )
         return 1.0
 
-    def copy_ratio(self, family: int, nominal: float) -> float:
+    def copy_ratio(self, family: Family, nominal: float) -> float:
         return nominal * self.correction(family, nominal)
 
-    def _solve(self, family: int, ratio: float) -> float:
+    def _solve(self, family: Family, ratio: float) -> float:
         """The nominal ratio whose copy in ``family`` carries ``ratio``."""
         nominal = ratio
         for _ in range(8):  # the correction varies slowly: a fixed point
             nominal = ratio / self.correction(family, nominal)
         return nominal
 
-    def family(self, mirror: Mirror) -> int:
-        return 0 if mirror.series == 1 and mirror.length == self.unit_length else mirror.series
+    def family(self, mirror: Mirror) -> Family:
+        widened = mirror.series == 1 and mirror.length == self.unit_length
+        if widened and mirror.width >= self.min_width:
+            return WIDTHS
+        return mirror.width, mirror.series
 
     def realized(self, mirror: Mirror) -> float:
         """The ratio ``mirror`` copies (measured where :attr:`measured` has it)."""
@@ -93,17 +120,15 @@ class Sizing:
     def mirror(self, ratio: float) -> Mirror | None:
         """The realizable mirror closest to ``ratio`` (None: rounds to 0)."""
         ratio = abs(ratio)
-        smallest = self.min_width / self.unit_width  # nominal ratio of a min_width unit-length copy
-        if ratio >= self.copy_ratio(0, smallest):
-            m = math.ceil(ratio / self.copy_ratio(0, self.max_width / self.unit_width))
-            width = round(self._solve(0, ratio / m) * self.unit_width / self.grid) * self.grid
+        if ratio >= self.copy_ratio(WIDTHS, self.min_width / self.unit_width):
+            m = math.ceil(ratio / self.copy_ratio(WIDTHS, self.max_width / self.unit_width))
+            width = round(self._solve(WIDTHS, ratio / m) * self.unit_width / self.grid) * self.grid
             return Mirror(ratio, min(width, self.max_width), self.unit_length, m)
-        for series in range(1, self.max_series + 1):
-            floor = smallest * self.unit_length / (series * self.max_length)
-            if ratio >= self.copy_ratio(series, floor):
-                length = smallest * self.unit_length / (series * self._solve(series, ratio))
-                length = round(length / self.grid) * self.grid
-                return Mirror(ratio, self.min_width, min(length, self.max_length), 1, series)
+        for width, series in self.stacks():
+            scale = width / self.unit_width * self.unit_length / series  # nominal ratio x length
+            if ratio >= self.copy_ratio((width, series), scale / self.max_length):
+                length = round(scale / self._solve((width, series), ratio) / self.grid) * self.grid
+                return Mirror(ratio, width, min(length, self.max_length), 1, series)
         return None
 
 

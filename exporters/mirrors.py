@@ -11,8 +11,8 @@ a per-output trim (:mod:`exporters.calibrate`) can only average that out.
 
 :func:`characterize` measures the correction for each family of devices
 :class:`exporters.blocks.Sizing` draws from (widths at the unit length; one
-``min_width`` device lengthened; 2 to ``max_series`` of them in series) in
-one ngspice run, and returns the sizing with it, so
+device of ``min_width``, then of ``narrow_width``, lengthened, and 2 to
+``max_series`` of them in series) in one ngspice run, and returns the sizing with it, so
 :meth:`~exporters.blocks.Sizing.mirror` solves each device's size against
 the measured ratio and the realized weights the verification compares with
 are the measured ones.
@@ -23,7 +23,7 @@ import functools
 
 import numpy as np
 
-from exporters.blocks import Block, Mirror, Sizing
+from exporters.blocks import WIDTHS, Block, Family, Mirror, Sizing
 from exporters.errors import SimulationError
 from exporters.pdk import ProcessModels
 from exporters.simulate import run_deck
@@ -31,18 +31,24 @@ from exporters.simulate import run_deck
 POINTS = 12  # measured nominal ratios per family
 
 
-def _families(sizing: Sizing) -> dict[int, list[Mirror]]:
+def _families(sizing: Sizing) -> dict[Family, list[Mirror]]:
     """The devices measured: ``POINTS`` geometries spanning each family."""
     widths = np.geomspace(sizing.min_width, sizing.max_width, POINTS)
-    families = {0: [Mirror(0.0, w, sizing.unit_length, 1) for w in widths]}
-    for series in range(1, sizing.max_series + 1):
+    families = {WIDTHS: [Mirror(0.0, w, sizing.unit_length, 1) for w in widths]}
+    for width, series in sizing.stacks():
         shortest = sizing.unit_length if series == 1 else sizing.max_length * (series - 1) / series
         lengths = np.geomspace(shortest, sizing.max_length, POINTS)
-        families[series] = [Mirror(0.0, sizing.min_width, length, 1, series) for length in lengths]
+        families[width, series] = [Mirror(0.0, width, length, 1, series) for length in lengths]
     return families
 
 
-def _deck(models: ProcessModels, unit_current: float, vdd: float, mirrors: list[Mirror]) -> str:
+def _deck(
+    models: ProcessModels,
+    unit_current: float,
+    vdd: float,
+    mirrors: list[Mirror],
+    temperature: float = 27.0,
+) -> str:
     """A unit diode and every measured copy of it, each copy's drain held by
     a 0-V probe at the voltage a unit PMOS diode (a summing node) sits at."""
     block = Block("copies", "test", [])
@@ -58,7 +64,7 @@ def _deck(models: ProcessModels, unit_current: float, vdd: float, mirrors: list[
     for k, mirror in enumerate(mirrors):
         lines.append(f"VC{k} held c{k} 0")
         block.mos("n", f"c{k}", "d", "0", models, mirror)
-    return "\n".join([*lines, *block.lines, ".tran 1u 20u", ".end"])
+    return "\n".join([*lines, *block.lines, f".temp {temperature:g}", ".tran 1u 20u", ".end"])
 
 
 @functools.lru_cache(maxsize=32)
