@@ -13,8 +13,10 @@ class MirrorRatio(keras.constraints.Constraint):
     """Weights a current mirror can realize: ``0`` or ``low <= |w| <= high``.
 
     ``w -> 0`` where ``|w| < low / 2``, else ``sign(w) * clip(|w|, low, high)``.
-    With the default exporter sizing (4 um / 8 um unit device, copies from a
-    0.5 um x 50 um device up) ``low`` is 0.02; ``high`` bounds the copy's area.
+    With the default exporter sizing (4 um / 8 um unit device) copies down to
+    about 0.03 keep the unit width (8 devices of 4 um x 50 um in series) and
+    smaller ones take 0.5 um devices (down to about 0.003), which drift more
+    over temperature; ``high`` bounds the copy's area.
     """
 
     def __init__(self, low: float = 0.02, high: float = 8.0):
