@@ -4,7 +4,7 @@
 
 One ngspice operating point per corner (GF180MCU, 4 um / 8 um unit diode,
 every copy's drain held where a summing node sits, as
-:func:`exporters.mirrors.characterize` measures): each copy's current against
+:func:`exporters.mirrors.measure_copies`): each copy's current against
 its own at typical / 27 C / nominal supply, in percent, side by side for the
 narrow copies the sizing used to take for ratios under 1 and the unit-width
 ones it takes now (``exporters.blocks.Sizing``, ``docs/circuits.md``).
@@ -16,9 +16,8 @@ import dataclasses
 import numpy as np
 
 from exporters.blocks import Mirror
-from exporters.mirrors import _deck
+from exporters.mirrors import measure_copies
 from exporters.pdk import gf180mcu
-from exporters.simulate import run_deck
 
 UNIT_WIDTH, UNIT_LENGTH = 4e-6, 8e-6
 GROUPS = {
@@ -37,8 +36,7 @@ CORNERS = [("typical", -40, 1.0), ("typical", 85, 1.0), ("ff", 85, 1.1), ("ss", 
 def copies(corner: str, temperature: float, vdd: float, unit: float) -> np.ndarray:
     models = dataclasses.replace(gf180mcu(), corner=corner)
     mirrors = [m for group in GROUPS.values() for m in group]
-    vectors = run_deck(_deck(models, unit, vdd, mirrors, temperature), 20e-6)
-    return np.array([vectors[f"vc{k}#branch"][-1] for k in range(len(mirrors))])
+    return np.array(measure_copies(models, unit, vdd, mirrors, temperature))
 
 
 def main() -> None:

@@ -67,14 +67,26 @@ def _deck(
     return "\n".join([*lines, *block.lines, f".temp {temperature:g}", ".tran 1u 20u", ".end"])
 
 
+def measure_copies(
+    models: ProcessModels,
+    unit_current: float,
+    vdd: float,
+    mirrors: list[Mirror],
+    temperature: float = 27.0,
+) -> list[float]:
+    """What each of ``mirrors`` copies of a unit diode carrying
+    ``unit_current``, in units of it (one ngspice operating point)."""
+    vectors = run_deck(_deck(models, unit_current, vdd, mirrors, temperature), 20e-6)
+    return [float(vectors[f"vc{k}#branch"][-1]) / unit_current for k in range(len(mirrors))]
+
+
 @functools.lru_cache(maxsize=32)
 def characterize(sizing: Sizing, models: ProcessModels, unit_current: float, vdd: float) -> Sizing:
     """``sizing`` with :attr:`~exporters.blocks.Sizing.measured` filled in
     from one ngspice run of ``models`` at 27 C (cached per arguments)."""
     families = _families(sizing)
     mirrors = [m for family in families.values() for m in family]
-    vectors = run_deck(_deck(models, unit_current, vdd, mirrors), 20e-6)
-    copies = [vectors[f"vc{k}#branch"][-1] / unit_current for k in range(len(mirrors))]
+    copies = measure_copies(models, unit_current, vdd, mirrors)
     if not all(np.isfinite(c) and c > 0 for c in copies):
         raise SimulationError(
             f"the mirror characterization of {models.nmos} at {unit_current:g} A and "

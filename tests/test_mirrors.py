@@ -6,9 +6,8 @@ import re
 import pytest
 
 from exporters.blocks import WIDTHS, Block, Sizing
-from exporters.mirrors import _deck, characterize
+from exporters.mirrors import characterize, measure_copies
 from exporters.pdk import gf180mcu
-from exporters.simulate import run_deck
 
 UNIT, VDD = 7e-10, 0.9
 RATIOS = (3.9, 1.0, 0.2, 0.05, 0.0118, 0.005)
@@ -22,8 +21,7 @@ def models():
 
 def copies(models, mirrors, temperature=27.0):
     """What each of ``mirrors`` copies of the unit current, in ngspice."""
-    vectors = run_deck(_deck(models, UNIT, VDD, mirrors, temperature), 20e-6)
-    return [vectors[f"vc{k}#branch"][-1] / UNIT for k in range(len(mirrors))]
+    return measure_copies(models, UNIT, VDD, mirrors, temperature)
 
 
 def test_default_sizing_keeps_the_unit_width_below_one():
