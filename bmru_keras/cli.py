@@ -127,6 +127,11 @@ def _circuit_options(
         help=f"current of one software unit (default {unit:g} A)",
     )  # fmt: skip
     parser.add_argument("--vdd", type=float, default=vdd, help=f"supply (default {vdd} V)")
+    parser.add_argument(  # the default is exporters.cells.OUTPUT_CAPACITANCE (not imported: slow)
+        "--output-capacitance", type=float, default=2e-12, metavar="F",
+        help="capacitor on each memory cell's output, a low-pass on its state current "
+        "(transistor level; default 2e-12 F; 0 for none)",
+    )  # fmt: skip
     if level:
         parser.add_argument(
             "--level", choices=["transistor", "behavioral"], default="transistor",
@@ -184,7 +189,7 @@ def _export(args: argparse.Namespace) -> int:
     _, model, _ = load_run(args.run_dir)
     circuit = export_to_circuit(
         model, unit_current=args.unit_current, vdd=args.vdd, level=args.level,
-        models=_models(args),
+        models=_models(args), output_capacitance=args.output_capacitance,
     )  # fmt: skip
     out = circuit.write(args.out)
     count = f"{circuit.transistor_count} transistors {circuit.transistors}"
@@ -206,6 +211,7 @@ def _verify(args: argparse.Namespace) -> int:
         temperature=args.temperature, out=out, restart=args.restart,
         scheduler=args.scheduler, calibration_clips=args.calibrate,
         calibration_passes=args.calibration_passes,
+        output_capacitance=args.output_capacitance,
     )  # fmt: skip
     write_report(result, out)
     if args.json:

@@ -142,24 +142,43 @@ class Block:
     lines: list[str] = field(default_factory=list)
     transistors: int = 0
     _count: int = 0
+    _devices: int = 0
 
     def net(self, hint: str) -> str:
         self._count += 1
         return f"{hint}{self._count}"
 
-    def mos(self, kind: str, d: str, g: str, s: str, models: ProcessModels, mirror=None):
+    def mos(
+        self,
+        kind: str,
+        d: str,
+        g: str,
+        s: str,
+        models: ProcessModels,
+        mirror=None,
+        name: str | None = None,
+    ):
         """A transistor: the unit device, or the devices of ``mirror`` (in
-        series from ``d`` to ``s`` when it has several, their bulk on ``s``)."""
+        series from ``d`` to ``s`` when it has several, their bulk on ``s``).
+
+        Its name is ``name``, or ``M<k>`` for the block's k-th unnamed call;
+        series devices after the first add ``x<i>``. Names do not depend on
+        any mirror's size: a circuit rebuilt with other ratios (a trim) names
+        every device as before, and a Monte Carlo chip
+        (:mod:`exporters.mismatch` draws by name) stays the same chip."""
+        if name is None:
+            self._devices += 1
+            name = f"M{self._devices}"
         width = models.width if mirror is None else mirror.width
         length = models.length if mirror is None else mirror.length
         m = 1 if mirror is None else mirror.m
         series = 1 if mirror is None else mirror.series
         device = models.nmos if kind == "n" else models.pmos
-        nodes = [d, *(self.net("k") for _ in range(series - 1)), s]
-        for drain, source in itertools.pairwise(nodes):
+        nodes = [d, *(f"{name}_k{i}" for i in range(1, series)), s]
+        for i, (drain, source) in enumerate(itertools.pairwise(nodes)):
             self.transistors += m
             self.lines.append(
-                f"M{len(self.lines) + 1} {drain} {g} {source} {s} {device} "
+                f"{name}{f'x{i}' if i else ''} {drain} {g} {source} {s} {device} "
                 f"w={width:.6g} l={length:.6g}" + (f" m={m}" if m > 1 else "")
             )
 
@@ -185,11 +204,11 @@ def sum_node(block: Block, terms: list, models, sizing, source: str = "vdd"):
     node = block.net("s")
     block.mos("p", node, node, source, models)
     realized = []
-    for n_node, ratio in terms:
+    for t, (n_node, ratio) in enumerate(terms):
         mirror = sizing.mirror(ratio)
         realized.append(mirror)
-        if mirror is not None:
-            block.mos("n", node, n_node, "gnd", models, mirror)
+        if mirror is not None:  # named by its sum and term: a trim does not rename it
+            block.mos("n", node, n_node, "gnd", models, mirror, name=f"M{node}_{t}")
     return node, realized
 
 

@@ -11,6 +11,7 @@ and the transistor count, and finally wires the top level with SKiDL.
 import csv
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import numpy as np
 import exporters.handlers  # noqa: F401  (registers the handlers)
 from exporters import spice
 from exporters.blocks import Block, Sizing, p_to_n, sum_node
-from exporters.cells import TRANSISTORS, cell_library
+from exporters.cells import OUTPUT_CAPACITANCE, TRANSISTORS, cell_library
 from exporters.errors import ExportError
 from exporters.mapping import CELL_BIASES
 from exporters.pdk import ProcessModels, gf180mcu
@@ -49,6 +50,9 @@ class CircuitExport:
     # memory layer -> per cell the 0-V probe sources (candidate +, candidate -,
     # state output) whose currents are the cell's input and output.
     cell_probes: dict[str, list[tuple[str | None, ...]]] = field(default_factory=dict)
+    # hidden Dense layer -> per output the 0-V probe sources (sum +, sum -)
+    # whose currents are its output before any activation.
+    dense_probes: dict[str, list[tuple[str | None, str | None]]] = field(default_factory=dict)
 
     @property
     def transistor_count(self) -> int:
@@ -98,6 +102,12 @@ class CircuitExport:
                 f"Devices: `{self.models.nmos}` / `{self.models.pmos}`, unit size "
                 f"{self.models.width * 1e6:g} um / {self.models.length * 1e6:g} um."
             )
+            capacitor = re.search(r"^C1 out vdd (\S+)$", self.library, flags=re.M)
+            if capacitor:
+                devices += (
+                    f" Each memory cell also has a {capacitor.group(1)} F output "
+                    "capacitor `C1` (a MIM capacitor on silicon; simulated ideal)."
+                )
         counts = "\n".join(f"| {k} | {v} |" for k, v in self.transistors.items())
         return f"""# Exported FQ-BMRU network
 
@@ -142,6 +152,7 @@ class Builder:
         self.sources: list[tuple[str, str, float]] = []  # (name, net, amperes) from vdd_bias
         self.probes: list[tuple[str, str | None]] = []
         self.cell_probes: dict[str, list[tuple[str | None, ...]]] = {}
+        self.dense_probes: dict[str, list[tuple[str | None, str | None]]] = {}
         self.states: dict[str, list[str]] = {}
         self.bias_table: list[dict] = []
         self.weights: list[dict] = []
@@ -223,8 +234,9 @@ class Builder:
             out[index] = 0.0 if mirror is None else np.sign(value) * self.sizing.realized(mirror)
         return out
 
-    def _sums(self, block: Block, name: str, signal, kernel, bias, probe_source=None):
-        """For each output: the positive and negative summing p-nodes."""
+    def _sums(self, block: Block, name: str, signal, kernel, bias):
+        """For each output: the positive and negative summing p-nodes, each
+        with the port its diode draws from (a 0-V probe to the supply)."""
         for pair in signal:
             for net in pair:
                 if net is not None:
@@ -239,9 +251,7 @@ class Builder:
                     continue
                 for n_node, _ in terms:
                     self.port(block, n_node)
-                source = "vdd"
-                if probe_source is not None:
-                    source = self.port(block, f"pr_{name}_{j}{'n' if negative else 'p'}")
+                source = self.port(block, f"pr_{name}_{j}{'n' if negative else 'p'}")
                 node, mirrors = sum_node(block, terms, self.models, self.sizing, source)
                 self._record(name, terms, mirrors)
                 pair.append((node, source))
@@ -273,11 +283,12 @@ class Builder:
     def affine(self, name: str, signal, kernel, bias, readout: bool = False):
         kernel, bias = self.corrected(name, kernel, bias)
         block = self.block(name, "readout" if readout else "dense")
-        sums = self._sums(block, name, signal, kernel, bias, probe_source=readout or None)
+        sums = self._sums(block, name, signal, kernel, bias)
+        probes = [tuple(None if s is None else s[1] for s in pair) for pair in sums]
         if readout:
-            for pair in sums:
-                self.probes.append(tuple(None if s is None else s[1] for s in pair))
+            self.probes += probes
             return []
+        self.dense_probes[name] = probes
         out = []
         for j, pair in enumerate(sums):
             out.append(
@@ -344,7 +355,7 @@ class Builder:
         """FQ-BMRU units; ``currents``: their :class:`CellCurrents`."""
         kernel, bias = self.corrected(name, kernel, bias)
         block = self.block(name, "memory", "cell")
-        sums = self._sums(block, name, signal, kernel, bias, probe_source=True)
+        sums = self._sums(block, name, signal, kernel, bias)
         out, states = [], []
         self.cell_probes[name] = []
         for u, (pos, neg) in enumerate(sums):
@@ -437,6 +448,7 @@ def export_to_circuit(
     sizing: Sizing | None = None,
     gains: dict[str, np.ndarray] | None = None,
     offsets: dict[str, np.ndarray] | None = None,
+    output_capacitance: float = OUTPUT_CAPACITANCE,
 ) -> CircuitExport:
     """Export a trained model (the KWS topology: Dense, ReLU, FQBMRU, Add) to
     a circuit. See ``docs/circuits.md`` for the mapping.
@@ -458,6 +470,9 @@ def export_to_circuit(
             :mod:`exporters.calibrate`).
         offsets: per layer name, each output's measured offset (units,
             after the gain); it is taken off the output's bias.
+        output_capacitance: farads on each memory cell's output node (a
+            low-pass on the state current it puts out; transistor level; see
+            :mod:`exporters.cells`); 0 for none.
     """
     if level not in ("transistor", "behavioral"):
         raise ExportError(f"level={level!r}: choose 'transistor' or 'behavioral'")
@@ -481,7 +496,11 @@ def export_to_circuit(
     _walk(model, builder)
     for block, _ in builder.blocks:
         block.ports += ["vdd", "gnd"]
-    library = cell_library(models) + "\n".join(b.text() for b, _ in builder.blocks) + "\n"
+    library = (
+        cell_library(models, output_capacitance)
+        + "\n".join(b.text() for b, _ in builder.blocks)
+        + "\n"
+    )
     with spice.top_level(library) as (sk, circuit, path):
         with circuit:
             nets = {"0": sk.Net("0")}
@@ -507,6 +526,9 @@ def export_to_circuit(
             for probes in builder.cell_probes.values():
                 for port in (p for cell in probes for p in cell if p is not None):
                     sk.V(ref=port, dc_value=0)["p", "n"] += net("vdd_cell"), net(port)
+            for pairs in builder.dense_probes.values():
+                for port in (p for pair in pairs for p in pair if p is not None):
+                    sk.V(ref=port, dc_value=0)["p", "n"] += net("vdd_ff"), net(port)
             for j, pair in enumerate(builder.probes):
                 for sign, node in zip("PN", pair, strict=True):
                     if node is not None:
@@ -537,6 +559,10 @@ def export_to_circuit(
         cell_probes={
             layer: [tuple(None if p is None else f"v{p}" for p in cell) for cell in cells]
             for layer, cells in builder.cell_probes.items()
+        },
+        dense_probes={
+            layer: [tuple(None if p is None else f"v{p}" for p in pair) for pair in pairs]
+            for layer, pairs in builder.dense_probes.items()
         },
     )
 

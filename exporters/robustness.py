@@ -84,7 +84,12 @@ def _nominal_export(model, args, **trims):
     """``model`` exported at the study's nominal settings (``args.unit_current``,
     ``args.vdd``, ``args.models``), with ``trims`` (gains and offsets) if any."""
     return export_to_circuit(
-        model, unit_current=args.unit_current, vdd=args.vdd, models=args.models, **trims
+        model,
+        unit_current=args.unit_current,
+        vdd=args.vdd,
+        models=args.models,
+        output_capacitance=args.output_capacitance,
+        **trims,
     )
 
 
@@ -115,6 +120,7 @@ def _settings(args, split: str, **extra) -> dict:
         "vdd_v": args.vdd,
         "calibration_clips": args.calibrate,
         "calibration_passes": args.calibration_passes if args.calibrate else 0,
+        "output_capacitance_f": args.output_capacitance,
         **extra,
     }
 
@@ -245,6 +251,7 @@ def corners(args, out: Path) -> dict:
             vdd=args.vdd * scale,
             models=models,
             sizing=sizing,
+            output_capacitance=args.output_capacitance,
             **trims,
         )
         fingerprints.append(export.fingerprint())
@@ -388,6 +395,7 @@ def noise(args, out: Path) -> dict:
         "vdd_v": args.vdd,
         "calibration_clips": args.calibrate,
         "calibration_passes": args.calibration_passes if args.calibrate else 0,
+        "output_capacitance_f": args.output_capacitance,
         "failed": failed,
         "noise_suppression_min": min(measured) if measured else None,
         "noise_suppression_median": float(np.median(measured)) if measured else None,

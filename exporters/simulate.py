@@ -26,6 +26,9 @@ class ClipSimulation:
     # minus negative sum, before the cell's ReLU) in units; NaN for an omitted
     # cell; {} at behavioral level
     candidates: dict
+    # hidden Dense layer -> (frames, units): its outputs in units (positive sum
+    # minus negative sum, before any ReLU); {} at behavioral level
+    dense: dict
 
 
 def input_sources(export: CircuitExport, features: np.ndarray, frame: float) -> list[str]:
@@ -131,17 +134,22 @@ def _read(export: CircuitExport, vectors: dict, frames: int, frame: float, secon
     for kind, supply in SUPPLIES.items() if export.models is not None else ():
         current = -vectors[f"vdd_{supply}#branch"]
         power[kind] = float(export.vdd * np.trapezoid(current, t) / t[-1])
-    candidates = {}
-    for layer, probes in export.cell_probes.items():
+
+    def sums(probes):  # (positive, negative) probe pairs -> (frames, units)
         columns = []
-        for pos, neg, _ in probes:
-            if pos is None:
+        for pos, neg, *_ in probes:
+            if pos is None and neg is None:  # an omitted cell, or an output fixed at 0
                 columns.append(np.full(frames, np.nan))
                 continue
-            current = at_frames(f"{pos}#branch") - (at_frames(f"{neg}#branch") if neg else 0)
+            current = (at_frames(f"{pos}#branch") if pos else 0) - (
+                at_frames(f"{neg}#branch") if neg else 0
+            )
             columns.append(current / export.unit_current)
-        candidates[layer] = np.stack(columns, axis=1)
-    return ClipSimulation(logits, states, power, seconds, candidates)
+        return np.stack(columns, axis=1)
+
+    candidates = {layer: sums(probes) for layer, probes in export.cell_probes.items()}
+    dense = {layer: sums(probes) for layer, probes in export.dense_probes.items()}
+    return ClipSimulation(logits, states, power, seconds, candidates, dense)
 
 
 def simulate_job(job: tuple) -> tuple:
@@ -157,6 +165,7 @@ def simulate_job(job: tuple) -> tuple:
         "logits": sim.logits,
         "states": sim.states,
         "candidates": sim.candidates,
+        "dense": sim.dense,
         "power": sim.power,
         "seconds": sim.seconds,
     }

@@ -1,5 +1,6 @@
 """The software side of a hardware comparison: the model with the weights
-the circuit realizes, and its memory cells' input currents."""
+the circuit realizes, and the currents it sums before each memory cell and
+at each Dense layer's output."""
 
 import keras
 import numpy as np
@@ -20,15 +21,60 @@ def quantized_model(model: keras.Model, export: CircuitExport) -> keras.Model:
     return copy
 
 
-def realized_candidates(model: keras.Model, x: np.ndarray, layers: list[str]) -> dict:
-    """Each memory layer's input currents in software: ``inputs @ kernel +
-    bias`` before the cell's ReLU, ``(clips, frames, units)``."""
-    inputs = keras.Model(model.inputs, [model.get_layer(n).input for n in layers])
-    values = inputs.predict(x, verbose=0)
+def realized_sums(model: keras.Model, x: np.ndarray, layers: list[str]) -> dict:
+    """The currents the circuit sums for each of ``layers``, in software,
+    ``(clips, frames, units)``: a memory layer's input currents
+    (``inputs @ kernel + bias``, before its cells), a Dense layer's outputs."""
+    dense = {n for n in layers if isinstance(model.get_layer(n), keras.layers.Dense)}
+    tensors = [getattr(model.get_layer(n), "output" if n in dense else "input") for n in layers]
+    values = keras.Model(model.inputs, tensors).predict(x, verbose=0)
     values = values if isinstance(values, list) else [values]
     out = {}
     for name, value in zip(layers, values, strict=True):
-        cell = model.get_layer(name).cell
-        bias = np.asarray(cell.bias) if cell.use_bias else 0.0
-        out[name] = value @ np.asarray(cell.kernel) + bias
+        if name not in dense:
+            cell = model.get_layer(name).cell
+            bias = np.asarray(cell.bias) if cell.use_bias else 0.0
+            value = value @ np.asarray(cell.kernel) + bias
+        out[name] = value
     return out
+
+
+def local_sums(model: keras.Model, features: np.ndarray, measured: dict, states: dict) -> dict:
+    """For one clip, each Dense and memory layer's sums as ``model``'s weights
+    compute them from the circuit's own upstream signals: the features, the
+    measured outputs of the Dense layers (``measured``: layer -> ``(frames,
+    units)``, NaN for an output fixed at 0) and the measured cell states
+    (``states``: memory layer -> ``(frames, units)`` bool; a cell puts out
+    ``alpha`` when on). Against these, a layer's measured sums show its own
+    error alone, not the errors of the layers before it. ReLU and Add layers
+    are applied in software."""
+    values = {id(model.inputs[0]): np.asarray(features, float)[None]}
+    sums = {}
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        inputs = layer.input if isinstance(layer.input, list) else [layer.input]
+        args = [values[id(tensor)] for tensor in inputs]
+        if isinstance(layer, keras.layers.Dense):
+            bias = np.asarray(layer.bias) if layer.use_bias else 0.0
+            sums[layer.name] = (args[0] @ np.asarray(layer.kernel) + bias)[0]
+            value = np.nan_to_num(measured.get(layer.name, sums[layer.name]))[None]
+        elif layer.name in states:
+            cell = layer.cell
+            bias = np.asarray(cell.bias) if cell.use_bias else 0.0
+            sums[layer.name] = (args[0] @ np.asarray(cell.kernel) + bias)[0]
+            value = (states[layer.name] * np.asarray(layer.alpha))[None]
+        else:
+            value = np.asarray(layer(args if len(args) > 1 else args[0]))
+        values[id(layer.output)] = value
+    return sums
+
+
+def realized_states(model: keras.Model, x: np.ndarray, layers: list[str]) -> dict:
+    """Each memory layer's cell states in software, ``(clips, frames, units)``
+    booleans (on: a non-zero output)."""
+    values = keras.Model(model.inputs, [model.get_layer(n).output for n in layers]).predict(
+        x, verbose=0
+    )
+    values = values if isinstance(values, list) else [values]
+    return {name: value > 0 for name, value in zip(layers, values, strict=True)}

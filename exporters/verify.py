@@ -10,17 +10,17 @@ import json
 import time
 from pathlib import Path
 
-import keras
 import numpy as np
 
 from bmru_keras.evaluation import clip_decisions
 from bmru_keras.parallel import map_unordered, open_log
 from bmru_keras.training import load_run, run_inputs
 from exporters.calibrate import PASSES, calibrate, median_gain
+from exporters.cells import OUTPUT_CAPACITANCE
 from exporters.export import export_to_circuit
 from exporters.pdk import ProcessModels
 from exporters.simulate import simulate_job
-from exporters.software import quantized_model, realized_candidates
+from exporters.software import quantized_model, realized_states, realized_sums
 
 
 def verify_run(
@@ -40,6 +40,7 @@ def verify_run(
     scheduler=None,
     calibration_clips: int = 0,
     calibration_passes: int = PASSES,
+    output_capacitance: float = OUTPUT_CAPACITANCE,
 ) -> dict:
     """Export a run, simulate ``clips`` clips of ``split`` and compare with Keras.
 
@@ -67,6 +68,7 @@ def verify_run(
             models=models,
             gains=gains,
             offsets=offsets,
+            output_capacitance=output_capacitance,
         )
 
     gains, offsets = {}, {}
@@ -80,10 +82,8 @@ def verify_run(
     realized = quantized_model(model, export)
     quantized = realized.predict(x, batch_size=256, verbose=0)
     memories = list(export.states)
-    probe = keras.Model(model.inputs, [model.get_layer(n).output for n in memories])
-    sw_states = probe.predict(x, verbose=0)
-    sw_states = sw_states if isinstance(sw_states, list) else [sw_states]
-    candidates = realized_candidates(realized, x, memories)
+    sw_states = realized_states(model, x, memories)
+    candidates = realized_sums(realized, x, memories)
     rule = config.model.decision
     settings = {
         "level": level,
@@ -98,6 +98,7 @@ def verify_run(
         "netlist_sha256": export.fingerprint(),
         "calibration_clips": calibration_clips,
         "calibration_passes": calibration_passes if calibration_clips else 0,
+        "output_capacitance_f": output_capacitance,
     }
     out = Path(out) if out is not None else Path(run_dir) / "verification"
     log = out / "clips.jsonl"
@@ -167,12 +168,7 @@ def _row(data, i, result, software, quantized, sw_states, memories, rule) -> dic
     row["sw_mean_logits"] = software[i].mean(0).tolist()
     row["hw_mean_logits"] = hw.mean(0).tolist()
     row["state_agreement"] = float(
-        np.mean(
-            [
-                np.mean((sw_states[k][i] > 0) == result["states"][name])
-                for k, name in enumerate(memories)
-            ]
-        )
+        np.mean([np.mean(sw_states[name][i] == result["states"][name]) for name in memories])
     )
     row["power_w"] = result["power"]
     row["seconds"] = result["seconds"]

@@ -16,6 +16,7 @@ from bmru_keras.features import to_network_input
 from bmru_keras.models import build_kws_model
 from exporters import ExportError, export_to_circuit
 from exporters.simulate import simulate_clip
+from exporters.software import local_sums, realized_states, realized_sums
 
 UNIT = 3e-10
 
@@ -78,6 +79,38 @@ def test_bias_currents_are_the_mapped_parameters(tiny_model, tiny_export):
     assert np.all(np.abs(realized[wide] - kernel[wide]) <= 0.0125 + 1e-6)
     assert np.all(np.sign(realized[wide]) == np.sign(kernel[wide]))
     assert all(w["relative_error"] is not None for w in tiny_export.weights)
+
+
+def test_local_sums_take_the_circuits_upstream_signals(tiny_model):
+    x = np.random.default_rng(0).uniform(0, 1, (2, 20, 13))
+    dense, memory = ["input_dense", "output_dense_0"], ["memory_0"]
+    software = realized_sums(tiny_model, x, [*dense, *memory, "classifier"])
+    states = realized_states(tiny_model, x, memory)
+    # Given the software's own signals, they are the software's sums.
+    own = local_sums(
+        tiny_model, x[0], {n: software[n][0] for n in dense}, {"memory_0": states["memory_0"][0]}
+    )
+    for name, value in own.items():
+        np.testing.assert_allclose(value, software[name][0], atol=1e-5, err_msg=name)
+    # Given a first layer that reads 20 % high and a cell stuck on, each layer after
+    # them is computed from those signals: its sums differ from the software's only
+    # by what came in, so its own error is what its measurement shows.
+    measured = {n: software[n][0] * (1.2 if n == "input_dense" else 1.0) for n in dense}
+    stuck = np.ones_like(states["memory_0"][0])
+    local = local_sums(tiny_model, x[0], measured, {"memory_0": stuck})
+    memory_layer = tiny_model.get_layer("memory_0")
+    expected = np.maximum(measured["input_dense"], 0) @ np.asarray(memory_layer.cell.kernel)
+    np.testing.assert_allclose(
+        local["memory_0"], expected + np.asarray(memory_layer.cell.bias), atol=1e-5
+    )
+    out = tiny_model.get_layer("output_dense_0")
+    alpha = np.asarray(memory_layer.alpha)
+    np.testing.assert_allclose(
+        local["output_dense_0"],
+        (stuck * alpha) @ np.asarray(out.kernel) + np.asarray(out.bias),
+        atol=1e-5,
+    )
+    assert not np.allclose(local["memory_0"], software["memory_0"][0])
 
 
 def test_gain_and_offset_trims_are_built_into_the_weights(tiny_model, tiny_export):
@@ -159,9 +192,14 @@ def test_ngspice_transient_decides_as_keras(tiny_model, tiny_export):
     chosen = np.argsort(-np.abs(votes - 0.5))[:2]
     probe = keras.Model(tiny_model.inputs, tiny_model.get_layer("memory_0").output)
     states = probe.predict(x[chosen], verbose=0) > 0
+    dense = realized_sums(tiny_model, x[chosen], ["input_dense", "output_dense_0"])
     for k, i in enumerate(chosen):
         sim = simulate_clip(tiny_export, x[i])
         assert clip_decisions(sim.logits[None])[0] == clip_decisions(software[i : i + 1])[0]
+        # Every hidden Dense output is probed, in units.
+        assert set(sim.dense) == set(dense)
+        for name, value in sim.dense.items():
+            assert np.nanmedian(np.abs(value - dense[name][k])) < 0.1, name
         assert np.mean(sim.states["memory_0"] == states[k]) > 0.9
         assert np.mean(sim.logits.argmax(1) == software[i].argmax(1)) > 0.8
         assert 0 < sim.power["cell"] < 20e-9 and 0 < sim.power["ff"] < 100e-9
@@ -258,8 +296,8 @@ def test_calibration_brings_cell_inputs_to_the_software(tiny_run, tmp_path):
     tuned = verify_run(
         tiny_run, sample, clips=2, out=tmp_path / "tuned", calibration_clips=3, calibration_passes=1
     )
-    assert set(tuned["calibration_gains"]) == {"memory_0", "classifier"}
-    assert set(tuned["calibration_offsets"]) == {"memory_0", "classifier"}
+    trimmed = {"input_dense", "output_dense_0", "memory_0", "classifier"}
+    assert set(tuned["calibration_gains"]) == set(tuned["calibration_offsets"]) == trimmed
     assert plain["calibration_gains"] == {} and tuned["calibration_clips"] == 3
     before = [g for g in plain["cell_input_gain"]["memory_0"] if g is not None]
     after = [g for g in tuned["cell_input_gain"]["memory_0"] if g is not None]
@@ -280,7 +318,8 @@ def test_calibration_passes_compose_the_residual_trims(tiny_run):
     g1, o1 = measure_trims(model, build(None, None), x)
     g2, o2 = measure_trims(model, build(g1, o1), x)
     gains, offsets = calibrate(model, build, x, passes=2)
-    assert set(gains) == set(offsets) == set(g1) == {"memory_0", "classifier"}
+    assert set(gains) == set(offsets) == set(g1)
+    assert set(g1) == {"input_dense", "output_dense_0", "memory_0", "classifier"}
     for layer in g1:
         np.testing.assert_allclose(gains[layer], g1[layer] * g2[layer])
         np.testing.assert_allclose(offsets[layer], o2[layer] + g2[layer] * o1[layer])
@@ -290,3 +329,18 @@ def test_calibration_passes_compose_the_residual_trims(tiny_run):
         assert np.abs(residual[layer] - 1).max() <= max(0.005, np.abs(g2[layer] - 1).max())
     with pytest.raises(ValueError, match="at least one pass"):
         calibrate(model, build, x, passes=0)
+
+
+def test_trims_separate_an_offset_from_a_gain():
+    from exporters.calibrate import _trim, median_gain
+
+    rng = np.random.default_rng(0)
+    sw = rng.uniform(-0.8, 1.2, (16, 101, 2))
+    hw = np.stack([0.94 * sw[..., 0] - 0.23, 1.1 * sw[..., 1] + 0.29], -1)
+    hw += rng.normal(0, 0.02, hw.shape)
+    hw[0, :5, 1] = np.nan  # a unit without a probe on some frames
+    gains, offsets = _trim(hw, sw)
+    np.testing.assert_allclose(gains, [0.94, 1.1], atol=0.01)
+    np.testing.assert_allclose(offsets, [-0.23, 0.29], atol=0.01)
+    # The ratio reads the offset as gain.
+    assert abs(median_gain(hw[..., 0].ravel(), sw[..., 0].ravel()) - 0.94) > 0.1

@@ -49,7 +49,7 @@ def test_narrow_sizing_widens_lengthens_then_stacks():
     block = Block("b", "dense", [])
     block.mos("n", "out", "gate", "gnd", gf180mcu(), stack)
     assert block.transistors == 4
-    chain = [re.match(r"M\d+ (\S+) gate (\S+) gnd ", line).groups() for line in block.lines]
+    chain = [re.match(r"M\S* (\S+) gate (\S+) gnd ", line).groups() for line in block.lines]
     assert chain[0][0] == "out" and chain[-1][1] == "gnd"
     assert all(a[1] == b[0] for a, b in itertools.pairwise(chain))
 

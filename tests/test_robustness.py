@@ -2,6 +2,7 @@
 Monte Carlo mismatch and corners in real ngspice."""
 
 import json
+import re
 
 import keras
 import numpy as np
@@ -83,12 +84,36 @@ def test_monte_carlo_netlists_differ_by_seed_and_change_the_circuit(model):
     assert " delvto=" in cell_copies(first.library)
     assert cell_copies(trimmed.library) == cell_copies(first.library)
     assert trimmed.library != first.library
+    # A trim that resizes a layer's mirrors (other lengths, other series counts) renames
+    # no device: every device keeps its draws (scaled by its area where resized).
+    resized = mismatched(export_to_circuit(
+        model, unit_current=3e-10, vdd=0.9, gains={"input_dense": np.array([0.3, 3.0, 1.0])}
+    ), 1)  # fmt: skip
+    before, after = _devices(first.library), _devices(resized.library)
+    assert {re.sub(r"x\d+$", "", k) for k in before} == {re.sub(r"x\d+$", "", k) for k in after}
+    same_size = [k for k in before if k in after and before[k][0] == after[k][0]]
+    assert len(same_size) < len(before) and len(same_size) > len(before) / 2
+    assert all(before[k] == after[k] for k in same_size)
     x = np.random.default_rng(2).uniform(0, 1, (6, 13)).astype("float32")
     nominal = simulate_clip(export, x).logits
     varied = simulate_clip(first, x).logits
     assert not np.allclose(nominal, varied, atol=1e-4)
     # A mismatch-sized change (an untrained model's cell may flip), not a broken circuit.
     assert np.median(np.abs(nominal - varied)) < 0.2 * np.max(np.abs(nominal))
+
+
+def _devices(library: str) -> dict[str, tuple[str, str]]:
+    """``subckt/device`` -> (its size, its mismatch draws) for every transistor."""
+    out, subckt = {}, ""
+    for line in library.splitlines():
+        if line.startswith(".subckt "):
+            subckt = line.split()[1]
+        elif line.startswith("M"):
+            fields = line.split()
+            size = " ".join(f for f in fields if f.startswith(("w=", "l=", "m=")))
+            draws = " ".join(f for f in fields if f.startswith(("delvto=", "mulu0=")))
+            out[f"{subckt}/{fields[0]}"] = (size, draws)
+    return out
 
 
 def test_montecarlo_and_corners_commands_log_and_resume(tiny_run, tmp_path, capsys):
@@ -190,6 +215,14 @@ def test_transient_noise_is_suppressed_at_a_cell():
     # The state current is much quieter than the analog current it is made from.
     assert cell["output_relative_noise"] < cell["input_relative_noise"] / 5
     assert loud["noise_suppression_min"] == cell["suppression"] > 5
+    # The output capacitor (2 pF by default) low-passes the state current: without it,
+    # the same cell puts out a noisier current.
+    bare = export_to_circuit(model, unit_current=3e-10, vdd=0.9, output_capacitance=0)
+    assert "C1 out vdd" in export.library and "C1 out vdd" not in bare.library
+    unfiltered = cell_noise(bare, x, frames=10, input_noise=0.10, seed=1)["cells"][0]
+    assert cell["output_relative_noise"] < 0.7 * unfiltered["output_relative_noise"]
+    with pytest.raises(ValueError, match="output_capacitance"):
+        export_to_circuit(model, unit_current=3e-10, vdd=0.9, output_capacitance=-1e-12)
 
 
 def test_hardware_bounds_hold_after_training_and_survive_saving(tmp_path):
