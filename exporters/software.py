@@ -31,12 +31,14 @@ def realized_sums(model: keras.Model, x: np.ndarray, layers: list[str]) -> dict:
     values = values if isinstance(values, list) else [values]
     out = {}
     for name, value in zip(layers, values, strict=True):
-        if name not in dense:
-            cell = model.get_layer(name).cell
-            bias = np.asarray(cell.bias) if cell.use_bias else 0.0
-            value = value @ np.asarray(cell.kernel) + bias
-        out[name] = value
+        out[name] = value if name in dense else _cell_sums(model.get_layer(name), value)
     return out
+
+
+def _cell_sums(layer, inputs: np.ndarray) -> np.ndarray:
+    """A memory layer's input currents: ``inputs @ kernel + bias``."""
+    bias = np.asarray(layer.cell.bias) if layer.cell.use_bias else 0.0
+    return inputs @ np.asarray(layer.cell.kernel) + bias
 
 
 def local_sums(model: keras.Model, features: np.ndarray, measured: dict, states: dict) -> dict:
@@ -60,9 +62,7 @@ def local_sums(model: keras.Model, features: np.ndarray, measured: dict, states:
             sums[layer.name] = (args[0] @ np.asarray(layer.kernel) + bias)[0]
             value = np.nan_to_num(measured.get(layer.name, sums[layer.name]))[None]
         elif layer.name in states:
-            cell = layer.cell
-            bias = np.asarray(cell.bias) if cell.use_bias else 0.0
-            sums[layer.name] = (args[0] @ np.asarray(cell.kernel) + bias)[0]
+            sums[layer.name] = _cell_sums(layer, args[0])[0]
             value = (states[layer.name] * np.asarray(layer.alpha))[None]
         else:
             value = np.asarray(layer(args if len(args) > 1 else args[0]))
