@@ -386,16 +386,8 @@ def noise(args, out: Path) -> dict:
         )
     measured = [c["suppression"] for c in cells if c["suppression"] is not None]
     result = {
-        "run_dir": str(args.run_dir),
-        "split": split,
+        **settings,
         "n_clips": len(x),
-        "frames": args.frames,
-        "input_noise": args.input_noise,
-        "unit_current_a": args.unit_current,
-        "vdd_v": args.vdd,
-        "calibration_clips": args.calibrate,
-        "calibration_passes": args.calibration_passes if args.calibrate else 0,
-        "output_capacitance_f": args.output_capacitance,
         "failed": failed,
         "noise_suppression_min": min(measured) if measured else None,
         "noise_suppression_median": float(np.median(measured)) if measured else None,
