@@ -22,9 +22,12 @@ class ResultLogError(ValueError):
     """A result log that was written with other settings."""
 
 
-def open_log(path: str | Path, settings: dict, restart: bool = False) -> list[dict]:
+def open_log(
+    path: str | Path, settings: dict, restart: bool = False, keys: tuple[str, ...] = ()
+) -> list[dict]:
     """The rows of the JSON-lines log ``path`` whose first line records
     ``settings``; a new log (an empty list) when there is none or ``restart``.
+    Rows that are not objects with every one of ``keys`` are skipped.
 
     Append one ``json.dumps(row)`` line per result as it arrives; a line cut
     by an interruption is ignored on the next read.
@@ -35,18 +38,31 @@ def open_log(path: str | Path, settings: dict, restart: bool = False) -> list[di
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(header) + "\n")
         return []
-    lines = path.read_text().splitlines()
-    if not lines or json.loads(lines[0]) != header:
+    text = path.read_text()
+    if text and not text.endswith("\n"):
+        # An interrupted write left a partial last line: drop it, so that
+        # the next row starts on a line of its own.
+        text = text[: text.rfind("\n") + 1]
+        path.write_text(text)
+    lines = text.splitlines()
+    try:
+        first = json.loads(lines[0]) if lines else None
+    except json.JSONDecodeError:
+        first = None
+    if first != header:
         raise ResultLogError(
-            f"{path} holds results of other settings: pass --restart to discard them, "
-            "or choose another output folder"
+            f"{path} holds results of other settings (or its first line is not a "
+            "settings record): pass --restart to discard them, or choose another "
+            "output folder"
         )
     rows = []
     for line in lines[1:]:
         try:
-            rows.append(json.loads(line))
+            row = json.loads(line)
         except json.JSONDecodeError:
             continue
+        if isinstance(row, dict) and all(key in row for key in keys):
+            rows.append(row)
     return rows
 
 

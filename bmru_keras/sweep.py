@@ -9,13 +9,14 @@ so an interrupted sweep resumes, and more points or seeds can be added.
 and range over seeds).
 """
 
+import hashlib
 import itertools
 import json
 from pathlib import Path
 
 import numpy as np
 
-from bmru_keras.config import ConfigError, load_config
+from bmru_keras.config import ConfigError, config_to_dict, load_config
 from bmru_keras.parallel import map_unordered, open_log
 
 
@@ -74,8 +75,15 @@ def run_sweep(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     log = out / "results.jsonl"
-    settings = {"config": str(config), "overrides": list(overrides)}
-    rows = {(row["point"], row["seed"]): row for row in open_log(log, settings, restart)}
+    # Keyed by the content of the resolved config: an edited config file (or a
+    # changed default) does not pick up the results of the old one.
+    resolved = config_to_dict(load_config(config, list(overrides)))
+    digest = hashlib.sha256(json.dumps(resolved, sort_keys=True).encode()).hexdigest()
+    settings = {"config": str(config), "overrides": list(overrides), "resolved": digest[:16]}
+    rows = {
+        (row["point"], row["seed"]): row
+        for row in open_log(log, settings, restart, ("point", "seed"))
+    }
     jobs = []
     for point, seed in itertools.product(points, range(seeds)):
         name = point_name(point)

@@ -52,7 +52,7 @@ def run_logged(
     results already there are reused, failed ones retried."""
     results = {
         row["key"]: row["result"]
-        for row in open_log(path, settings, restart)
+        for row in open_log(path, settings, restart, ("key", "result"))
         if "error" not in row["result"]
     }
     todo = [job for job in jobs if job[0] not in results]

@@ -102,7 +102,7 @@ def verify_run(
     }
     out = Path(out) if out is not None else Path(run_dir) / "verification"
     log = out / "clips.jsonl"
-    done = {row["clip"]: row for row in open_log(log, settings, restart)}
+    done = {row["clip"]: row for row in open_log(log, settings, restart, ("clip",))}
     jobs = [
         (export, i, x[i], frame, temperature)
         for i, clip in enumerate(data.clips)

@@ -50,3 +50,21 @@ def test_sweep_on_a_dask_local_cluster_resumes(tmp_path, capsys):
     # A wrong key fails before any training.
     assert main([*command[:-1], "--grid", "model.unitz=3", "--json"]) == 2
     assert "model.unitz" in capsys.readouterr().err
+
+
+def test_a_result_log_survives_a_cut_line_and_refuses_a_corrupt_header(tmp_path):
+    from bmru_keras.parallel import ResultLogError, open_log
+
+    log = tmp_path / "results.jsonl"
+    assert open_log(log, {"a": 1}) == []
+    with open(log, "a") as file:
+        file.write(json.dumps({"clip": "x", "v": 1}) + "\n" + '{"clip": "y", "v"')  # cut
+    assert open_log(log, {"a": 1}, keys=("clip",)) == [{"clip": "x", "v": 1}]
+    with open(log, "a") as file:  # the next row starts on its own line
+        file.write(json.dumps({"clip": "z"}) + "\n" + json.dumps({"other": 1}) + "\n")
+    assert [row["clip"] for row in open_log(log, {"a": 1}, keys=("clip",))] == ["x", "z"]
+    with pytest.raises(ResultLogError, match="other settings"):
+        open_log(log, {"a": 2})
+    log.write_text("not json\n")
+    with pytest.raises(ResultLogError, match="not a settings record"):
+        open_log(log, {"a": 1})
