@@ -4,7 +4,11 @@ command, so ``bmru --help`` answers at once."""
 import argparse
 import json
 import logging
+import shutil
 import sys
+from pathlib import Path
+
+from bmru_keras import __version__
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -21,6 +25,28 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _make_room(out: Path, overwrite: bool) -> None:
+    """Refuse to train into a folder that holds a trained run, unless
+    ``overwrite``: then remove the run's files and the reports made from its
+    model (``verification_*``, ``robustness_*``, ``characterization*``)."""
+    from bmru_keras.training import RUN_FILES, RunFolderError
+
+    if out.exists() and not out.is_dir():
+        raise RunFolderError(f"--out {out} is a file, not a folder")
+    if not (out / "model.keras").exists():
+        return
+    if not overwrite:
+        raise RunFolderError(
+            f"{out} holds a trained run (model.keras); pass --overwrite to replace it "
+            "and the reports made from it, or choose another --out"
+        )
+    for name in RUN_FILES:
+        (out / name).unlink(missing_ok=True)
+    for path in out.iterdir():
+        if path.name.startswith(("verification", "robustness", "characterization", "logs")):
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
 def _run(args: argparse.Namespace) -> int:
     from bmru_keras.config import load_config
 
@@ -30,7 +56,8 @@ def _run(args: argparse.Namespace) -> int:
     config = load_config(args.config, overrides)
     from bmru_keras.training import run_experiment
 
-    out = args.out or f"runs/{config.name}"
+    out = Path(args.out or f"runs/{config.name}")
+    _make_room(out, args.overwrite)
     metrics = run_experiment(config, out)
     test = metrics["testing"]
     print(
@@ -62,8 +89,6 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _characterize(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from exporters.characterize import characterize_cell, plot_loops, summary
 
     models = _models(args)
@@ -288,12 +313,18 @@ def build_parser() -> argparse.ArgumentParser:
         prog="bmru",
         description="Bistable memory recurrent units: train, export, verify.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="train and evaluate a YAML experiment")
     run.add_argument("config", help="experiment YAML file (see configs/)")
     run.add_argument("--data-dir", help="Speech Commands folder (overrides data.dir)")
     run.add_argument("--out", help="run folder (default: runs/NAME)")
+    run.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a trained run in --out (its model and every report derived from it)",
+    )
     run.add_argument(
         "--set",
         action="append",

@@ -8,6 +8,7 @@ parsed as YAML).
 
 import dataclasses
 import os
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -19,6 +20,28 @@ import yaml
 
 class ConfigError(ValueError):
     """An invalid experiment configuration."""
+
+
+class YamlLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` with YAML 1.2 booleans: only ``true`` and ``false``
+    are booleans, so words such as ``yes``, ``no``, ``on`` and ``off`` (Speech
+    Commands keywords) stay strings."""
+
+
+YamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+
+def load_yaml(text):
+    """Parse YAML text or a file with :class:`YamlLoader`."""
+    return yaml.load(text, Loader=YamlLoader)  # noqa: S506 (a SafeLoader)
 
 
 @dataclass
@@ -43,9 +66,9 @@ class DataConfig:
     dir: str | None = None  # None: the sample shipped in the package; $VARS expand
     task: Any = "yes_vs_rest"  # preset name, {keywords: [...]}, or {classes: {...}}
     balance: bool = True
-    # With balance: "subsample" cuts training to its rarest class too; "weight"
-    # keeps every training clip and weights the loss so each class counts equally.
-    balance_training: str = "subsample"
+    # With balance: "weight" keeps every training clip and weights the loss so
+    # each class counts equally; "subsample" cuts training to its rarest class.
+    balance_training: str = "weight"
     # Keep this fraction of each class's training clips (a nested, seeded
     # subset: for learning curves, e.g. `bmru sweep --grid data.train_fraction=...`).
     train_fraction: float = 1.0
@@ -72,7 +95,9 @@ class FeatureConfig:
 
 @dataclass
 class AugmentConfig:
-    enabled: bool = True
+    # Off by default: 5x the training time of kws_yes_d4 for no measured gain
+    # (docs/results.md, "What makes the FQ-BMRU learn").
+    enabled: bool = False
     noise_probability: float = 0.8
     snr_db: list[float] = field(default_factory=lambda: [5.0, 20.0])
     time_shift_ms: float = 100.0
@@ -84,8 +109,12 @@ class ModelConfig:
     units: int = 4
     layers: int = 2
     skip: bool = True
+    # Train on centred inputs: a Rescaling layer undoes the first-quadrant
+    # mapping, folded into the input Dense when training ends (features.py).
+    input_centering: bool = True
     gradient: str = "surrogate"
     sharpness: float = 1.0
+    relaxation: str = "leaky"  # FQ-BMRU at epsilon > 0: leaky | ladder (layers/fq_bmru.py)
     decision: str = "majority"  # majority (vote over frames) | mean (mean logits)
     # Hardware-aware bounds (bmru_keras.constraints), None: unconstrained.
     weight_range: list[float] | None = None  # [low, high]: |w| = 0 or in it (mirror ratios)
@@ -94,19 +123,28 @@ class ModelConfig:
 
 @dataclass
 class EpsilonConfig:
+    """The relaxation curriculum (bmru_keras.callbacks.EpsilonAnnealing), in
+    optimizer steps."""
+
     start: float = 1.0
-    hold_steps: int = 1000
-    decay_steps: int = 5000
+    hold_steps: int = 300
+    decay_steps: int = 1200
 
 
 @dataclass
 class TrainConfig:
-    epochs: int = 100
-    batch_size: int = 32
-    learning_rate: float = 0.01
-    lr_schedule: str = "cosine"  # cosine | constant
+    """The training recipe; its defaults are the measured one (docs/results.md,
+    "What makes the FQ-BMRU learn")."""
+
+    epochs: int = 80
+    batch_size: int = 64
+    learning_rate: float = 0.003
+    lr_schedule: str = "constant"  # constant | cosine
     epsilon: EpsilonConfig | None = field(default_factory=EpsilonConfig)
-    early_stopping_patience: int | None = 30
+    # FQ-BMRU biases and thresholds set from the training data before fit
+    # ("data", bmru_keras.initialization) or left to their initializers ("random").
+    threshold_init: str = "data"
+    early_stopping_patience: int | None = None  # epochs, counted once epsilon is 0
     # Hardware-aware training: gradients at parameters scaled by 1 + N(0, p/3)
     # (bmru_keras.callbacks.ParameterNoise); 0 disables it.
     parameter_noise: float = 0.0
@@ -131,11 +169,42 @@ CHOICES = {
     "features.normalization": ("clip", "dataset"),
     "model.recurrent": ("fqbmru", "bmru", "cmru", "gru"),
     "model.gradient": ("ste", "surrogate"),
+    "model.relaxation": ("leaky", "ladder"),
     "model.decision": ("majority", "mean"),
     "train.lr_schedule": ("cosine", "constant"),
+    "train.threshold_init": ("data", "random"),
 }
-RANGES = {"train.parameter_noise": (0.0, 1.0)}  # [low, high)
-FRACTIONS = ("data.train_fraction",)  # (0, 1]
+#: Numeric bounds, as intervals: "(" and ")" exclude the bound, "[" and "]" include it.
+BOUNDS = {
+    "seed": "[0, inf)",
+    "data.train_fraction": "(0, 1]",
+    "data.split.validation": "[0, 1)",
+    "data.split.test": "[0, 1)",
+    "data.split.min_training_fraction": "[0, 1]",
+    "features.sample_rate": "(0, inf)",
+    "features.clip_seconds": "(0, inf)",
+    "features.n_mfcc": "(0, inf)",
+    "features.n_fft": "(0, inf)",
+    "features.hop_ms": "(0, inf)",
+    "features.n_mels": "(0, inf)",
+    "features.f_min": "[0, inf)",
+    "features.f_max": "(0, inf)",
+    "features.scale_sigma": "(0, inf)",
+    "augment.noise_probability": "[0, 1]",
+    "augment.time_shift_ms": "[0, inf)",
+    "model.units": "(0, inf)",
+    "model.layers": "(0, inf)",
+    "model.sharpness": "(0, inf)",
+    "train.epochs": "(0, inf)",
+    "train.batch_size": "(0, inf)",
+    "train.learning_rate": "(0, inf)",
+    "train.epsilon.start": "[0, 1]",
+    "train.epsilon.hold_steps": "[0, inf)",
+    "train.epsilon.decay_steps": "[0, inf)",
+    "train.early_stopping_patience": "[0, inf)",
+    "train.parameter_noise": "[0, 1)",
+    "train.verbose": "[0, 2]",
+}
 INTERVALS = ("model.weight_range", "model.current_range")  # [low, high], 0 <= low < high
 
 
@@ -175,6 +244,13 @@ def _check_type(value, annotation, key: str, source: str):
     return value
 
 
+def _within(value: float, bounds: str) -> bool:
+    low, high = (float(v) for v in bounds[1:-1].split(","))
+    above = value >= low if bounds[0] == "[" else value > low
+    below = value <= high if bounds[-1] == "]" else value < high
+    return above and below
+
+
 def _is_interval(values: list[float]) -> bool:
     return len(values) == 2 and 0 <= values[0] < values[1]
 
@@ -194,10 +270,9 @@ def _build(cls, values: dict, prefix: str, source: str):
         kwargs[name] = _check_type(value, hints[name], key, source)
         if key in CHOICES and kwargs[name] not in CHOICES[key]:
             raise ConfigError(f"{source}: `{key}` must be one of {CHOICES[key]}, got {value!r}")
-        if key in RANGES and not RANGES[key][0] <= kwargs[name] < RANGES[key][1]:
-            raise ConfigError(f"{source}: `{key}` must be in [{RANGES[key][0]}, {RANGES[key][1]})")
-        if key in FRACTIONS and not 0.0 < kwargs[name] <= 1.0:
-            raise ConfigError(f"{source}: `{key}` must be in (0, 1], got {value!r}")
+        number = kwargs[name]
+        if key in BOUNDS and number is not None and not _within(number, BOUNDS[key]):
+            raise ConfigError(f"{source}: `{key}` must be in {BOUNDS[key]}, got {value!r}")
         interval = kwargs[name]
         if key in INTERVALS and interval is not None and not _is_interval(interval):
             raise ConfigError(f"{source}: `{key}` must be [low, high] with 0 <= low < high")
@@ -214,7 +289,12 @@ def _apply_override(values: dict, assignment: str, source: str) -> None:
         node = node.setdefault(part, {})
         if not isinstance(node, dict):
             raise ConfigError(f"{source}: `--set {key}`: `{part}` is not a section")
-    node[parts[-1]] = yaml.safe_load(raw)
+    try:
+        node[parts[-1]] = load_yaml(raw)
+    except yaml.YAMLError as error:
+        raise ConfigError(
+            f"{source}: `--set {assignment}`: not a valid YAML value ({error})"
+        ) from None
 
 
 def config_from_dict(
@@ -227,6 +307,11 @@ def config_from_dict(
     if overrides:
         source = f"{source} (with --set {' '.join(overrides)})"
     config = _build(ExperimentConfig, values, "", source)
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.=,+-]*", config.name):
+        raise ConfigError(
+            f"{source}: `name` must be a plain name (letters, digits and _ . = , + -, "
+            f"no path), got {config.name!r}"
+        )
     if config.data.dir is not None:
         expanded = os.path.expandvars(os.path.expanduser(config.data.dir))
         if "$" in expanded:
@@ -250,7 +335,7 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> ExperimentConfig
         raise ConfigError(f"config file {str(path)!r} not found")
     with open(path) as file:
         try:
-            values = yaml.safe_load(file)
+            values = load_yaml(file)
         except yaml.YAMLError as error:
             raise ConfigError(f"{path}: not valid YAML: {error}") from error
     if values is not None and not isinstance(values, dict):

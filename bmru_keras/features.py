@@ -14,6 +14,15 @@ scale and zero. Normalisation is either per clip (``"clip"``: statistics of
 the clip itself, over time, as the paper; not causal) or with fixed
 statistics of the training set (``"dataset"``: causal, what a hardware front
 end could do).
+
+Fed to the network as they are, such inputs train badly: each unit of the
+first Dense layer sees a large constant ``W . 1/2`` and a signal compressed
+by ``1 / (2 scale_sigma)``. The model therefore starts with
+``Rescaling(*input_scaling(config))`` (training sees centred z-scores), and
+:func:`bmru_keras.models.fold_input_scaling` folds that rescaling into the
+first Dense layer's weights and bias when training ends, so that the saved
+model, and the circuit, read the non-negative currents ``x`` directly
+(``docs/results.md``, "What makes the FQ-BMRU learn").
 """
 
 import numpy as np
@@ -57,6 +66,13 @@ def mfcc(waveforms: np.ndarray, config: FeatureConfig, batch: int = 512) -> np.n
         coefficients = tf.signal.mfccs_from_log_mel_spectrograms(log_mel)
         out.append(coefficients[..., : config.n_mfcc].numpy())
     return np.concatenate(out).astype("float32")
+
+
+def input_scaling(config: FeatureConfig) -> tuple[float, float]:
+    """``(scale, offset)`` with ``z = scale * x + offset``: the inverse of the
+    first-quadrant mapping, for ``keras.layers.Rescaling`` (inputs clipped at
+    ``z = +-scale_sigma`` stay clipped)."""
+    return 2.0 * config.scale_sigma, -config.scale_sigma
 
 
 def dataset_statistics(features: np.ndarray) -> dict:

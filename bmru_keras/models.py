@@ -1,6 +1,8 @@
-"""Model builders: the paper's keyword-spotting topology."""
+"""Model builders: the paper's keyword-spotting topology, and the pass that
+folds its input scaling into the first Dense layer."""
 
 import keras
+import numpy as np
 
 from bmru_keras.config import ModelConfig
 from bmru_keras.constraints import MagnitudeRange, MirrorRatio
@@ -18,6 +20,7 @@ def memory_layer(config: ModelConfig, name: str) -> keras.layers.Layer:
     cls = RECURRENT[config.recurrent]
     if cls is keras.layers.GRU:
         return cls(config.units, return_sequences=True, name=name)
+    options = {"relaxation": config.relaxation} if cls is FQBMRU else {}
     return cls(
         config.units,
         gradient=config.gradient,
@@ -27,6 +30,7 @@ def memory_layer(config: ModelConfig, name: str) -> keras.layers.Layer:
         bias_constraint=_mirror(config),
         unit_constraint=MagnitudeRange(*config.current_range) if config.current_range else None,
         name=name,
+        **options,
     )
 
 
@@ -38,7 +42,11 @@ def dense(config: ModelConfig, units: int, name: str) -> keras.layers.Dense:
 
 
 def build_kws_model(
-    n_features: int, n_classes: int, config: ModelConfig, epsilon: float = 0.0
+    n_features: int,
+    n_classes: int,
+    config: ModelConfig,
+    epsilon: float = 0.0,
+    input_scaling: tuple[float, float] | None = None,
 ) -> keras.Model:
     """``inputs -> Dense -> [ReLU -> Dense -> memory -> Dense] x layers -> Dense``.
 
@@ -46,6 +54,11 @@ def build_kws_model(
     first ``Dense`` is the memory layer's own input kernel
     (``h_hat = ReLU(x @ kernel + bias)`` for the FQ-BMRU), so it is not a
     separate layer. Outputs are per-frame logits ``(batch, time, n_classes)``.
+
+    ``input_scaling = (scale, offset)`` puts ``Rescaling(scale, offset)``
+    before the first Dense (``features.input_scaling``: first-quadrant
+    currents back to centred z-scores), so that training sees centred inputs;
+    :func:`fold_input_scaling` removes it into the Dense after training.
     """
     if config.units <= 0 or config.layers <= 0:
         raise ValueError(
@@ -53,7 +66,10 @@ def build_kws_model(
             f"{config.units} and {config.layers}"
         )
     inputs = keras.Input((None, n_features), name="features")
-    hidden = dense(config, config.units, "input_dense")(inputs)
+    x = inputs
+    if input_scaling is not None:
+        x = keras.layers.Rescaling(*input_scaling, name="input_scaling")(inputs)
+    hidden = dense(config, config.units, "input_dense")(x)
     for i in range(config.layers):
         x = keras.layers.ReLU(name=f"relu_{i}")(hidden)
         x = memory_layer(config, f"memory_{i}")(x)
@@ -65,3 +81,49 @@ def build_kws_model(
         if getattr(getattr(layer, "cell", None), "relaxable", False):
             layer.cell.epsilon.assign(epsilon)
     return model
+
+
+def fold_input_scaling(model: keras.Model) -> keras.Model:
+    """The same function as ``model`` with every ``Rescaling`` layer that
+    feeds only ``Dense`` layers folded into them:
+
+        Dense(s * x + o) = x @ (s[:, None] * W) + (b + o @ W)
+
+    so that the network reads the first-quadrant currents directly and every
+    layer left has a circuit. Other layers keep their weights; a model with no
+    such layer is returned unchanged.
+    """
+    folded = {}  # Dense name -> (scale, offset) of the Rescaling it reads
+    consumers = {}
+    for layer in model.layers:
+        for tensor in layer.input if isinstance(layer.input, list) else [layer.input]:
+            producer = tensor._keras_history.operation
+            consumers.setdefault(producer.name, []).append(layer)
+    skipped = set()
+    for layer in model.layers:
+        if not isinstance(layer, keras.layers.Rescaling):
+            continue
+        readers = consumers.get(layer.name, [])
+        if readers and all(isinstance(r, keras.layers.Dense) and r.use_bias for r in readers):
+            skipped.add(layer.name)
+            for reader in readers:
+                folded[reader.name] = (layer.scale, layer.offset)
+    if not skipped:
+        return model
+
+    def call(layer, *args, **kwargs):
+        return args[0] if layer.name in skipped else layer(*args, **kwargs)
+
+    clone = keras.models.clone_model(model, call_function=call)
+    for layer in clone.layers:
+        original = model.get_layer(layer.name)
+        weights = original.get_weights()
+        if layer.name in folded:
+            scale, offset = folded[layer.name]
+            kernel, bias = weights
+            n_in = kernel.shape[0]
+            scale = np.broadcast_to(np.asarray(scale, kernel.dtype), (n_in,))
+            offset = np.broadcast_to(np.asarray(offset, kernel.dtype), (n_in,))
+            weights = [scale[:, None] * kernel, bias + offset @ kernel]
+        layer.set_weights(weights)
+    return clone

@@ -12,7 +12,7 @@ import numpy as np
 import yaml
 
 from bmru_keras.callbacks import EpsilonAnnealing, ParameterNoise, relaxable_cells
-from bmru_keras.config import ExperimentConfig, config_from_dict, config_to_dict
+from bmru_keras.config import ExperimentConfig, config_from_dict, config_to_dict, load_yaml
 from bmru_keras.data.pipeline import (
     AugmentedTrainingData,
     SplitData,
@@ -24,8 +24,14 @@ from bmru_keras.data.pipeline import (
 )
 from bmru_keras.data.speech_commands import Clip, build_clips, sample_dir
 from bmru_keras.evaluation import clip_metrics
-from bmru_keras.features import dataset_statistics, frames_per_clip, to_network_input
-from bmru_keras.models import build_kws_model
+from bmru_keras.features import (
+    dataset_statistics,
+    frames_per_clip,
+    input_scaling,
+    to_network_input,
+)
+from bmru_keras.initialization import init_thresholds_from_data
+from bmru_keras.models import build_kws_model, fold_input_scaling
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +47,8 @@ RUN_FILES = (
     "plots/confusion_matrix.png",
     "plots/state_raster.png",
 )
+#: Training clips that the data-dependent threshold initialisation looks at.
+INIT_CLIPS = 256
 
 
 class RunFolderError(ValueError):
@@ -81,6 +89,15 @@ class Prepared:
 
     def inputs(self, config: ExperimentConfig, split: str) -> np.ndarray:
         return to_network_input(self.splits[split].features, config.features, self.statistics)
+
+
+def seed_everything(seed: int) -> None:
+    """Python, NumPy and TensorFlow seeds, and TensorFlow's deterministic ops:
+    the same seed trains the same model on the same machine."""
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
 
 
 def resolve_data_dir(config: ExperimentConfig) -> Path:
@@ -142,16 +159,23 @@ def run_experiment(config: ExperimentConfig, out_dir: str | Path) -> dict:
     root = resolve_data_dir(config)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    keras.utils.set_random_seed(config.seed)
+    seed_everything(config.seed)
     prepared = prepare_data(config, root)
     prepared.statistics = _statistics(config, prepared.splits["training"])
     frames = frames_per_clip(config.features)
     n_classes = len(prepared.class_names)
     epsilon = config.train.epsilon
     model = build_kws_model(
-        config.features.n_mfcc, n_classes, config.model, epsilon.start if epsilon else 0
+        config.features.n_mfcc,
+        n_classes,
+        config.model,
+        epsilon.start if epsilon else 0,
+        input_scaling(config.features) if config.model.input_centering else None,
     )
     n_train = len(prepared.splits["training"].clips)
+    if config.train.threshold_init == "data":
+        chosen = np.random.default_rng(config.seed).permutation(n_train)[:INIT_CLIPS]
+        init_thresholds_from_data(model, prepared.inputs(config, "training")[np.sort(chosen)])
     steps_per_epoch = -(-n_train // config.train.batch_size)
     model.compile(
         optimizer=keras.optimizers.Adam(_learning_rate(config, steps_per_epoch)),
@@ -214,8 +238,9 @@ def run_experiment(config: ExperimentConfig, out_dir: str | Path) -> dict:
         "best_epoch": None if checkpoint.best_epoch is None else checkpoint.best_epoch + 1,
         "parameters": int(model.count_params()),
     }
-    # Report the numbers of the saved model, as `bmru evaluate` will see it.
-    model.save(out / "model.keras")
+    # Report the numbers of the saved model, as `bmru evaluate` will see it;
+    # it reads the first-quadrant currents directly (no Rescaling left).
+    fold_input_scaling(model).save(out / "model.keras")
     saved = keras.saving.load_model(out / "model.keras")
     for split in ("validation", "testing"):
         logits = saved.predict(prepared.inputs(config, split), batch_size=256, verbose=0)
@@ -276,7 +301,7 @@ def load_run(run_dir: str | Path) -> tuple[ExperimentConfig, keras.Model, dict]:
         if not (run / name).is_file():
             raise RunFolderError(f"{run} has no {name}: is it a folder written by `bmru run`?")
     config = config_from_dict(
-        yaml.safe_load((run / "config.yaml").read_text()), str(run / "config.yaml")
+        load_yaml((run / "config.yaml").read_text()), str(run / "config.yaml")
     )
     model = keras.saving.load_model(run / "model.keras")
     normalization = json.loads((run / "normalization.json").read_text())

@@ -35,6 +35,17 @@ def write(tmp_path, text: str) -> Path:
         ("train: {epsilon: {start: 1, hold: 3}}", r"unknown key `train.epsilon.hold`"),
         ("data: {dir: /no/such/folder}", r"`data.dir` is '/no/such/folder'"),
         ("augment: {snr_db: 5}", r"`augment.snr_db` must be a list"),
+        ("model: {units: 0}", r"`model.units` must be in \(0, inf\), got 0"),
+        ("model: {layers: -1}", r"`model.layers` must be in \(0, inf\)"),
+        ("train: {batch_size: 0}", r"`train.batch_size` must be in \(0, inf\)"),
+        ("train: {epochs: 0}", r"`train.epochs` must be in \(0, inf\)"),
+        ("seed: -1", r"`seed` must be in \[0, inf\)"),
+        ("features: {hop_ms: 0}", r"`features.hop_ms` must be in \(0, inf\)"),
+        ("features: {n_mfcc: 0}", r"`features.n_mfcc` must be in \(0, inf\)"),
+        ("model: {sharpness: 0}", r"`model.sharpness` must be in \(0, inf\)"),
+        ("name: ../../x", r"`name` must be a plain name"),
+        ("name: a/b", r"`name` must be a plain name"),
+        ("model: {relaxation: clipped}", r"`model.relaxation` must be one of"),
         ("- just a list", r"top level must be a mapping"),
     ],
 )
@@ -65,3 +76,16 @@ def test_data_dir_expands_environment_variables(tmp_path, monkeypatch):
 def test_missing_config_file():
     with pytest.raises(ConfigError, match="not found"):
         load_config("/no/such/config.yaml")
+
+
+def test_yes_no_on_off_stay_words(tmp_path):
+    # YAML 1.1 reads them as booleans; Speech Commands has all four as keywords.
+    path = write(tmp_path, "data: {task: {keywords: [yes, no, on, off]}}\nmodel: {skip: false}")
+    config = load_config(path)
+    assert config.data.task == {"keywords": ["yes", "no", "on", "off"]}
+    assert config.model.skip is False
+
+
+def test_an_invalid_set_value_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match=r"--set model.units=\[1,`: not a valid YAML value"):
+        load_config(write(tmp_path, "name: x"), ["model.units=[1,"])

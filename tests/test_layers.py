@@ -65,6 +65,45 @@ def test_fq_bmru_matches_reference_with_random_parameters(implementation, seed):
     assert np.all(out.max(axis=(0, 1)) > 0) and np.all(out.min(axis=(0, 1)) == 0)
 
 
+@pytest.mark.parametrize("implementation", ["scan", "loop"])
+@pytest.mark.parametrize("epsilon", [0.25, 0.5, 0.9, 1.0])
+def test_relaxed_fq_bmru_matches_the_bipolar_family(implementation, epsilon):
+    # Independent of the layer's own formula: the relaxation is the BMRU/CMRU
+    # family in bipolar coordinates, mapped to the first quadrant.
+    rng = np.random.default_rng(7)
+    x = random_inputs(3, 50, 4, seed=7)
+    kernel = rng.uniform(-0.5, 1.0, (4, 5))
+    bias = rng.uniform(0.0, 0.3, 5)
+    candidate = np.maximum(x @ kernel + bias, 0).reshape(-1, 5)
+    beta_low, beta_high = np.quantile(candidate, 0.35, axis=0), np.quantile(candidate, 0.65, axis=0)
+    alpha = rng.uniform(0.5, 2, 5)
+    layer = FQBMRU(
+        5, epsilon=epsilon, relaxation="ladder", implementation=implementation,
+        return_sequences=True,
+    )  # fmt: skip
+    layer.build(x.shape)
+    set_fq_params(layer, kernel, bias, beta_low, beta_high, alpha)
+    expected = reference.fq_bmru_relaxed(x, kernel, bias, beta_low, beta_high, alpha, epsilon)
+    np.testing.assert_allclose(np.asarray(layer(x)), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("implementation", ["scan", "loop"])
+@pytest.mark.parametrize("epsilon", [0.25, 0.5, 0.9, 1.0])
+def test_leaky_relaxation_moves_part_way_to_the_target(implementation, epsilon):
+    # A switching step keeps epsilon of the state and moves the rest of the
+    # way to alpha (above the band) or 0 (below); the state stays in [0, alpha].
+    drive = np.array([0.8, 0.8, 0.5, 0.1, 0.9, 0.2], "float32").reshape(1, -1, 1)
+    layer = FQBMRU(1, epsilon=epsilon, implementation=implementation, return_sequences=True)
+    layer.build(drive.shape)
+    set_fq_params(layer, [[1.0]], [0.0], [0.3], [0.7], [2.0])
+    expected, h = [], 0.0
+    for value in drive[0, :, 0]:
+        if value > 0.7 or value < 0.3:
+            h = epsilon * h + (1 - epsilon) * (2.0 if value > 0.7 else 0.0)
+        expected.append(h)
+    np.testing.assert_allclose(np.asarray(layer(drive))[0, :, 0], expected, rtol=1e-6)
+
+
 @pytest.mark.parametrize("layer_cls", [BMRU, CMRU])
 @pytest.mark.parametrize("implementation", ["scan", "loop"])
 def test_bipolar_units_match_reference(layer_cls, implementation):
@@ -207,7 +246,7 @@ def test_scan_gradients_equal_loop_gradients(layer_cls, epsilon):
 
 def test_epsilon_one_is_a_cumulative_ladder():
     # Above the band the state climbs alpha / 2, below it descends alpha / 2.
-    layer = FQBMRU(1, epsilon=1.0, return_sequences=True)
+    layer = FQBMRU(1, epsilon=1.0, relaxation="ladder", return_sequences=True)
     drive = np.array([0.8, 0.5, 0.9, 0.1, 0.9], "float32").reshape(1, -1, 1)
     layer.build(drive.shape)
     set_fq_params(layer, [[1.0]], [0.0], [0.3], [0.7], [1.0])

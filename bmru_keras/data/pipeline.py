@@ -62,17 +62,16 @@ def load_split(
                 waves = cached["waveforms"].astype("float32") / 32767.0
                 return SplitData(kept, waves, cached["features"])
     waves, kept = load_waveforms(root, clips, config.sample_rate, samples)
+    # The cache holds 16-bit samples; a first run uses them too, so that it
+    # trains exactly as a later one that reads the cache.
+    pcm = np.round(np.clip(waves, -1, 1) * 32767).astype("int16")
+    waves = pcm.astype("float32") / 32767.0
     features = mfcc(waves, config)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         index = {id(c): i for i, c in enumerate(clips)}
         tmp = path.with_suffix(".tmp.npz")
-        np.savez(
-            tmp,
-            kept=np.array([index[id(c)] for c in kept]),
-            waveforms=np.round(np.clip(waves, -1, 1) * 32767).astype("int16"),
-            features=features,
-        )
+        np.savez(tmp, kept=np.array([index[id(c)] for c in kept]), waveforms=pcm, features=features)
         tmp.replace(path)
     return SplitData(kept, waves, features)
 

@@ -7,21 +7,29 @@ Per unit, with ``H`` the Heaviside step::
     z_hi_t  = H(h_hat_t - beta_high)                  above the band
     hold_t  = (1 - z_lo_t) * (1 - z_hi_t)
     a_t     = hold_t + epsilon * (1 - hold_t)
-    h_t     = a_t * h_{t-1} + alpha * (z_hi_t - epsilon / 2 * (1 - hold_t))
+    h_t     = a_t * h_{t-1} + b_t
 
 At ``epsilon = 0`` the state is in ``{0, alpha}``: it rises to ``alpha`` above
-``beta_high``, falls to 0 below ``beta_low`` and holds in between. The
-relaxation is the BMRU/CMRU family ``s_t = z (sign + epsilon s_{t-1}) +
-(1 - z) s_{t-1}`` written in first-quadrant coordinates ``(s + 1) / 2``: at
-``epsilon = 1`` the state climbs ``alpha / 2`` above the band and descends
-``alpha / 2`` below it (a cumulative ladder through which gradients flow in
-time, used early in training), at ``epsilon = 0`` it is the exact FQ-BMRU.
+``beta_high``, falls to 0 below ``beta_low`` and holds in between. For
+``0 < epsilon <= 1`` a switching step keeps ``epsilon`` of the previous state,
+so gradients flow through it in time; ``relaxation`` chooses ``b_t``:
+
+- ``"leaky"`` (default): ``b_t = (1 - epsilon) * alpha * z_hi_t``. A switching
+  step moves the state the fraction ``1 - epsilon`` of the way to its target
+  (``alpha`` above the band, 0 below): the state stays in ``[0, alpha]``.
+- ``"ladder"``: ``b_t = alpha * (z_hi_t - epsilon / 2 * (1 - hold_t))``, the
+  BMRU/CMRU family ``s_t = z (sign + epsilon s_{t-1}) + (1 - z) s_{t-1}`` in
+  first-quadrant coordinates ``(s + 1) / 2``: at ``epsilon = 1`` it climbs
+  ``alpha / 2`` above the band and descends ``alpha / 2`` below it, without
+  bound (on a 1-s clip the state reaches tens of ``alpha``).
 """
 
 import keras
 from keras import initializers, ops
 
 from bmru_keras.layers.bistable import BistableCell, BistableRNN
+
+RELAXATIONS = ("leaky", "ladder")
 
 
 @keras.saving.register_keras_serializable(package="bmru_keras")
@@ -37,6 +45,8 @@ class FQBMRUCell(BistableCell):
             ``RandomUniform(0.05, 0.5)``).
         beta_width_initializer: initializer of ``p_width``, the hysteresis
             width ``beta_high - beta_low`` (default ``RandomUniform(0.1, 0.5)``).
+        relaxation: ``"leaky"`` or ``"ladder"``, the unit at ``epsilon > 0``
+            (module docstring); both are the exact unit at ``epsilon = 0``.
         **kwargs: see :class:`bmru_keras.layers.bistable.BistableCell`
             (``gradient``, ``sharpness``, ``epsilon``, initializers,
             regularizers and constraints of the input projection).
@@ -47,9 +57,15 @@ class FQBMRUCell(BistableCell):
         units: int,
         beta_low_initializer=None,
         beta_width_initializer=None,
+        relaxation: str = "leaky",
         **kwargs,
     ):
         super().__init__(units, **kwargs)
+        if relaxation not in RELAXATIONS:
+            raise ValueError(
+                f"Unknown `relaxation`: {relaxation!r}. Expected one of {RELAXATIONS}."
+            )
+        self.relaxation = relaxation
         self.beta_low_initializer = self.threshold_initializer(beta_low_initializer, 0.05, 0.5)
         self.beta_width_initializer = self.threshold_initializer(beta_width_initializer, 0.1, 0.5)
 
@@ -77,7 +93,10 @@ class FQBMRUCell(BistableCell):
         z_hi = self.step(h_hat - self.beta_high)
         hold = (1.0 - z_lo) * (1.0 - z_hi)
         a = self.relax(hold)
-        # b = alpha * (z_hi - epsilon / 2 * (1 - hold)); at epsilon = 0, alpha * z_hi.
+        if self.relaxation == "leaky":
+            # b = (1 - epsilon) * alpha * z_hi, with 1 - epsilon = 1 - a + hold.
+            return a, self.alpha * z_hi * (1.0 - a + hold)
+        # b = alpha * (z_hi - epsilon / 2 * (1 - hold)), with a - hold = epsilon (1 - hold).
         return a, self.alpha * (z_hi - 0.5 * (a - hold))
 
     def get_config(self):
@@ -85,6 +104,7 @@ class FQBMRUCell(BistableCell):
             **super().get_config(),
             "beta_low_initializer": initializers.serialize(self.beta_low_initializer),
             "beta_width_initializer": initializers.serialize(self.beta_width_initializer),
+            "relaxation": self.relaxation,
         }
 
 
@@ -103,6 +123,7 @@ class FQBMRU(BistableRNN):
         sharpness: slope factor of the ``"surrogate"`` gradient.
         epsilon: initial relaxation (0: exact FQ-BMRU; anneal it with
             :class:`bmru_keras.EpsilonAnnealing`).
+        relaxation: ``"leaky"`` or ``"ladder"`` (see :class:`FQBMRUCell`).
         implementation: ``"scan"`` (parallel scan) or ``"loop"`` (stepwise).
         **kwargs: cell arguments (``use_bias``, ``*_initializer``,
             ``*_regularizer``, ``*_constraint``) and :class:`keras.layers.RNN`
@@ -125,6 +146,7 @@ class FQBMRU(BistableRNN):
         sharpness: float = 1.0,
         epsilon: float = 0.0,
         implementation: str = "scan",
+        relaxation: str = "leaky",
         **kwargs,
     ):
         super().__init__(
@@ -133,6 +155,7 @@ class FQBMRU(BistableRNN):
             gradient=gradient,
             sharpness=sharpness,
             epsilon=epsilon,
+            relaxation=relaxation,
             **kwargs,
         )
 
