@@ -25,6 +25,21 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _count(minimum: int):
+    """An argparse type: an integer of at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
 def _make_room(out: Path, overwrite: bool) -> None:
     """Refuse to train into a folder that holds a trained run, unless
     ``overwrite``: then remove the run's files and the reports made from its
@@ -131,7 +146,7 @@ def _calibration_passes(parser: argparse.ArgumentParser) -> None:
     """``--calibration-passes``; its default is set by :func:`_default_passes`
     (importing it here would load Keras for ``--help``)."""
     parser.add_argument(
-        "--calibration-passes", type=int, metavar="P",
+        "--calibration-passes", type=_count(1), metavar="P",
         help="with --calibrate: measure and trim P times, each on the circuit built "
         "with the trims so far (default exporters.calibrate.PASSES, 3)",
     )  # fmt: skip
@@ -376,9 +391,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="heldout: validation and test clips (speakers not trained on)",
     )  # fmt: skip
     verify.add_argument(
-        "--clips", type=int, default=10, help="N clips, classes interleaved (default 10)"
+        "--clips", type=_count(1), default=10, help="N clips, classes interleaved (default 10)"
     )
-    verify.add_argument("--workers", type=int, default=1)
+    verify.add_argument("--workers", type=_count(1), default=1)
     verify.add_argument("--temperature", type=float, default=27.0, help="degrees C")
     verify.add_argument(
         "--out", help="report folder (default RUN_DIR/verification_LEVEL); clips.jsonl "
@@ -386,7 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     verify.add_argument("--restart", action="store_true", help="discard earlier clip results")
     verify.add_argument(
-        "--calibrate", type=int, default=0, metavar="N",
+        "--calibrate", type=_count(0), default=0, metavar="N",
         help="measure each cell's and output's gain on N training clips and rebuild "
         "the circuit with it (transistor level; see exporters/calibrate.py)",
     )  # fmt: skip
@@ -404,11 +419,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--grid", action="append", metavar="KEY=V1,V2,...",
         help="a config key and its values (repeatable: the cartesian product)",
     )  # fmt: skip
-    sweep.add_argument("--seeds", type=int, default=1, help="seeds 0 .. N-1 per point")
+    sweep.add_argument("--seeds", type=_count(1), default=1, help="seeds 0 .. N-1 per point")
     sweep.add_argument("--out", required=True, help="sweep folder (resumed when it exists)")
     sweep.add_argument("--data-dir")
     sweep.add_argument("--set", action="append", metavar="KEY=VALUE")
-    sweep.add_argument("--workers", type=int, default=1, help="local worker processes")
+    sweep.add_argument("--workers", type=_count(1), default=1, help="local worker processes")
     sweep.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask cluster")
     sweep.add_argument("--restart", action="store_true", help="discard earlier results")
     sweep.add_argument("--json", action="store_true")
@@ -425,15 +440,17 @@ def build_parser() -> argparse.ArgumentParser:
     robust.add_argument("run_dir")
     robust.add_argument("--data-dir", required=True)
     robust.add_argument("--split", choices=["test", "validation", "heldout", "all"], default="test")
-    robust.add_argument("--clips", type=int, help="N clips, classes interleaved (default: all)")
-    robust.add_argument("--trials", type=int, default=50, help="draws per fraction or clip")
+    robust.add_argument(
+        "--clips", type=_count(1), help="N clips, classes interleaved (default: all)"
+    )
+    robust.add_argument("--trials", type=_count(1), default=50, help="draws per fraction or clip")
     robust.add_argument(
         "--fractions", type=float, nargs="+", default=[0.05, 0.10, 0.15],
         help="3-sigma relative parameter spreads (software study)",
     )  # fmt: skip
-    robust.add_argument("--seed", type=int, default=0)
+    robust.add_argument("--seed", type=_count(0), default=0)
     robust.add_argument(
-        "--frames", type=int, default=30, help="noise study: frames simulated per clip"
+        "--frames", type=_count(1), default=30, help="noise study: frames simulated per clip"
     )
     robust.add_argument(
         "--input-noise", type=float, default=0.05, metavar="F",
@@ -452,7 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="corners study: supply x S (default 0.9 1 1.1)",
     )  # fmt: skip
     robust.add_argument(
-        "--calibrate", type=int, default=0, metavar="N",
+        "--calibrate", type=_count(0), default=0, metavar="N",
         help="circuit studies: trim gains and offsets on N training clips at the nominal "
         "circuit and build every variant with them (see exporters/calibrate.py)",
     )  # fmt: skip
@@ -461,7 +478,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--trim-each", action="store_true",
         help="montecarlo: trim every sample on its own --calibrate N clips (a per-chip trim)",
     )  # fmt: skip
-    robust.add_argument("--workers", type=int, default=1)
+    robust.add_argument("--workers", type=_count(1), default=1)
     robust.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask cluster")
     robust.add_argument("--out", help="report folder (default RUN_DIR/robustness)")
     robust.add_argument("--restart", action="store_true", help="discard earlier results")
@@ -472,10 +489,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo", help="train an FQ-BMRU on a set/reset memory task (about 30 s)"
     )
-    demo.add_argument("--units", type=int, default=8)
-    demo.add_argument("--epochs", type=int, default=30)
+    demo.add_argument("--units", type=_count(1), default=8)
+    demo.add_argument("--epochs", type=_count(1), default=30)
     demo.add_argument("--gradient", choices=["ste", "surrogate"], default="surrogate")
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--seed", type=_count(0), default=0)
     demo.set_defaults(handler=_demo)
     return parser
 

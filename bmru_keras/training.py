@@ -22,7 +22,7 @@ from bmru_keras.data.pipeline import (
     load_split,
     noise_pool,
 )
-from bmru_keras.data.speech_commands import Clip, build_clips, sample_dir
+from bmru_keras.data.speech_commands import Clip, DatasetError, build_clips, sample_dir
 from bmru_keras.evaluation import clip_metrics
 from bmru_keras.features import (
     dataset_statistics,
@@ -127,9 +127,16 @@ def _training_input(config, prepared, root, frames):
     if config.data.balance and config.data.balance_training == "weight":
         weights = class_weights(training.labels, len(prepared.class_names))
     if config.augment.enabled:
+        noise = noise_pool(root, "training", config.features.sample_rate)
+        if not noise and config.augment.noise_probability > 0:
+            raise DatasetError(
+                f"augment.noise_probability is {config.augment.noise_probability} but "
+                f"{root} has no _background_noise_/*.wav; add the noise recordings or "
+                "set augment.noise_probability=0 (time shifts only)"
+            )
         return AugmentedTrainingData(
             training,
-            noise_pool(root, "training", config.features.sample_rate),
+            noise,
             config.augment,
             config.features,
             prepared.statistics,

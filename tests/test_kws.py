@@ -1,6 +1,7 @@
 """The paper topology, clip decisions, and a tiny experiment through the CLI."""
 
 import json
+import shutil
 from pathlib import Path
 
 import keras
@@ -210,6 +211,24 @@ def test_the_quickstart_learns_the_task_with_every_unit_switching(tmp_path):
         assert np.all(on > 0) and np.all(on < 1), (name, on)
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["verify", "RUN", "--data-dir", "D", "--clips", "-1"],
+        ["verify", "RUN", "--data-dir", "D", "--clips", "0"],
+        ["robustness", "montecarlo", "RUN", "--data-dir", "D", "--trials", "0"],
+        ["robustness", "noise", "RUN", "--data-dir", "D", "--frames", "0"],
+        ["sweep", "C.yaml", "--seeds", "0"],
+        ["verify", "RUN", "--data-dir", "D", "--calibrate", "-2"],
+    ],
+)
+def test_counts_below_their_minimum_are_refused_before_anything_runs(argv, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    assert "must be at least" in capsys.readouterr().err
+
+
 def test_a_trained_run_is_replaced_only_with_overwrite(tmp_path, capsys):
     config = tmp_path / "tiny.yaml"
     config.write_text(TINY)
@@ -227,3 +246,17 @@ def test_a_trained_run_is_replaced_only_with_overwrite(tmp_path, capsys):
     (tmp_path / "file").write_text("x")
     assert main(["run", str(config), "--out", str(tmp_path / "file")]) == 2
     assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_noise_augmentation_without_noise_recordings_is_an_error(tmp_path, capsys):
+    root = tmp_path / "data"
+    for word in ("yes", "no"):
+        shutil.copytree(sample_dir() / word, root / word)
+    config = tmp_path / "two.yaml"
+    config.write_text(
+        TINY.replace("augment: {enabled: true, noise_probability: 0.5}", "augment: {enabled: true}")
+        + "  tensorboard: false\n"
+    )
+    settings = ["--set", "data.task={classes: {yes: [yes], no: [no]}}"]
+    assert main(["run", str(config), "--data-dir", str(root), *settings]) == 2
+    assert "has no _background_noise_/*.wav" in capsys.readouterr().err

@@ -167,12 +167,12 @@ def test_missing_word_and_empty_class_are_errors(tmp_path):
         build_clips(root, config, seed=0)
 
 
-def write_wav(path: Path, rate: int, samples: int = 16000) -> None:
+def write_wav(path: Path, rate: int, samples: int = 16000, channels: int = 1) -> None:
     with wave.open(str(path), "wb") as file:
-        file.setnchannels(1)
+        file.setnchannels(channels)
         file.setsampwidth(2)
         file.setframerate(rate)
-        file.writeframes(np.zeros(samples, "int16").tobytes())
+        file.writeframes(np.zeros(samples * channels, "int16").tobytes())
 
 
 def test_wrong_sample_rate_names_the_file(tmp_path):
@@ -190,6 +190,24 @@ def test_corrupt_wav_is_skipped_and_counted(tmp_path, caplog):
         waves, kept = load_waveforms(tmp_path, clips, 16000, 16000)
     assert waves.shape == (1, 16000) and kept == clips[1:]
     assert "skipped 1 unreadable WAV" in caplog.text and "bad_nohash_0.wav" in caplog.text
+
+
+def test_empty_stereo_and_wholly_unreadable_classes(tmp_path, caplog):
+    write_wav(tmp_path / "empty_nohash_0.wav", 16000, samples=0)
+    write_wav(tmp_path / "stereo_nohash_0.wav", 16000, channels=2)
+    (tmp_path / "bad_nohash_0.wav").write_bytes(b"RIFF not really a wave file")
+    empty, stereo = Clip(0, "yes", "empty_nohash_0.wav"), Clip(1, "no", "stereo_nohash_0.wav")
+    with caplog.at_level(logging.WARNING):
+        _, kept = load_waveforms(
+            tmp_path, [empty, stereo, Clip(0, "yes", "stereo_nohash_0.wav")], 16000, 16000
+        )
+    assert kept == [stereo, Clip(0, "yes", "stereo_nohash_0.wav")]
+    assert "empty_nohash_0.wav holds no samples" in caplog.text
+    assert "stereo_nohash_0.wav has 2 channels; using their mean" in caplog.text
+    with pytest.raises(
+        DatasetError, match=r"every clip of class index\(es\) \[0\] \(words \['yes'\]\)"
+    ):
+        load_waveforms(tmp_path, [Clip(0, "yes", "bad_nohash_0.wav"), stereo], 16000, 16000)
 
 
 def test_a_split_does_not_depend_on_the_other_splits_asked_for():

@@ -10,9 +10,15 @@ from bmru_keras.data.speech_commands import Clip, DatasetError
 log = logging.getLogger(__name__)
 
 
+class EmptyWavError(ValueError):
+    """A WAV file with a valid header and no samples."""
+
+
 def read_wav(path: Path, sample_rate: int) -> np.ndarray:
-    """Mono float32 samples in [-1, 1]; a wrong rate is a :class:`DatasetError`
-    naming the file; an unreadable file raises ``tf.errors.InvalidArgumentError``."""
+    """Mono float32 samples in [-1, 1] (several channels are averaged, with a
+    warning); a wrong rate is a :class:`DatasetError` naming the file; an
+    unreadable file raises ``tf.errors.InvalidArgumentError``, an empty one
+    :class:`EmptyWavError`."""
     import tensorflow as tf
 
     audio, rate = tf.audio.decode_wav(tf.io.read_file(str(path)))
@@ -22,7 +28,12 @@ def read_wav(path: Path, sample_rate: int) -> np.ndarray:
             f"{sample_rate} Hz (Speech Commands is 16 kHz). Resample it or set "
             "`features.sample_rate`."
         )
-    return audio.numpy().mean(axis=1)
+    samples = audio.numpy()
+    if samples.shape[0] == 0:
+        raise EmptyWavError(f"{path} holds no samples")
+    if samples.shape[1] > 1:
+        log.warning("%s has %d channels; using their mean", path, samples.shape[1])
+    return samples.mean(axis=1)
 
 
 def fix_length(samples: np.ndarray, length: int) -> np.ndarray:
@@ -52,9 +63,9 @@ def load_waveforms(
                 samples = clip.gain * samples
             else:
                 samples = read_wav(path, sample_rate)
-        except tf.errors.InvalidArgumentError as error:
+        except (tf.errors.InvalidArgumentError, EmptyWavError) as error:
             skipped.append(str(path))
-            log.warning("skipping unreadable WAV %s: %s", path, error.message)
+            log.warning("skipping unreadable WAV %s: %s", path, getattr(error, "message", error))
             continue
         waves.append(fix_length(samples, length))
         kept.append(clip)
@@ -62,4 +73,11 @@ def load_waveforms(
         log.warning("skipped %d unreadable WAV file(s) in %s", len(skipped), root)
     if not waves:
         raise DatasetError(f"none of the {len(clips)} clips in {root} could be read")
+    lost = sorted({c.label for c in clips} - {c.label for c in kept})
+    if lost:
+        words = sorted({c.word for c in clips if c.label in lost})
+        raise DatasetError(
+            f"every clip of class index(es) {lost} (words {words}) in {root} is unreadable "
+            "(see the warnings above); replace those files or change the task"
+        )
     return np.stack(waves).astype("float32"), kept
