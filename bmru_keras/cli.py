@@ -223,15 +223,24 @@ def _models(args: argparse.Namespace):
 
 
 def _export(args: argparse.Namespace) -> int:
-    from bmru_keras.training import load_run
+    from bmru_keras.training import RunFolderError, load_run
     from exporters import export_to_circuit
 
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise RunFolderError(f"--out {out} is a file, not a folder")
+    foreign = out.is_dir() and any(out.iterdir()) and not (out / "network.spice").exists()
+    if foreign and not args.overwrite:
+        raise RunFolderError(
+            f"--out {out} is a non-empty folder that holds no export (no network.spice); "
+            "choose an empty or new folder, or pass --overwrite to write into it"
+        )
     _, model, _ = load_run(args.run_dir)
     circuit = export_to_circuit(
         model, unit_current=args.unit_current, vdd=args.vdd, level=args.level,
         models=_models(args), output_capacitance=args.output_capacitance,
     )  # fmt: skip
-    out = circuit.write(args.out)
+    out = circuit.write(out)
     count = f"{circuit.transistor_count} transistors {circuit.transistors}"
     print(f"{count if circuit.transistors else 'ideal elements'}; written to {out}")
     return 0
@@ -378,6 +387,11 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="export a run to a SPICE circuit")
     export.add_argument("run_dir")
     export.add_argument("--out", required=True)
+    export.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="write into a non-empty folder that is not an export",
+    )
     _circuit_options(export, 3e-10, 0.9)
     export.set_defaults(handler=_export)
 
@@ -503,11 +517,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("InSpice").setLevel(logging.WARNING)  # ngspice's progress notes
     from bmru_keras.config import ConfigError
     from bmru_keras.data.speech_commands import DatasetError
-    from bmru_keras.parallel import ResultLogError
+    from bmru_keras.parallel import ResultLogError, SchedulerError, check_scheduler
     from bmru_keras.training import RunFolderError
     from exporters.errors import ExportError, SimulationError
 
     try:
+        if getattr(args, "scheduler", None):
+            check_scheduler(args.scheduler)
         return args.handler(args)
     except (
         ConfigError,
@@ -516,6 +532,7 @@ def main(argv: list[str] | None = None) -> int:
         ExportError,
         SimulationError,
         ResultLogError,
+        SchedulerError,
     ) as error:
         print(f"bmru {args.command}: error: {error}", file=sys.stderr)
         return 2

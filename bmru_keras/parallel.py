@@ -12,6 +12,7 @@ the jobs must then be importable and picklable on the workers.
 
 import json
 import multiprocessing
+import re
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -64,6 +65,27 @@ def open_log(
         if isinstance(row, dict) and all(key in row for key in keys):
             rows.append(row)
     return rows
+
+
+class SchedulerError(ValueError):
+    """A Dask scheduler address that is malformed or does not answer."""
+
+
+def check_scheduler(address: str, timeout: float = 5.0) -> None:
+    """Connect to the Dask scheduler at ``address`` once, before any work."""
+    if not re.fullmatch(r"(tcp|tls|inproc|ucx|ws|wss)://[^\s/:]+(:\d+)?", address):
+        raise SchedulerError(
+            f"--scheduler {address!r} is not a Dask address; expected e.g. tcp://HOST:8786"
+        )
+    from distributed import Client
+
+    try:
+        Client(address, timeout=timeout).close()
+    except (OSError, TimeoutError) as error:
+        raise SchedulerError(
+            f"no Dask scheduler answers at {address} within {timeout:g} s ({error}); "
+            "start one (`dask scheduler`, then `dask worker ADDRESS`) or drop --scheduler"
+        ) from None
 
 
 def map_unordered(

@@ -260,3 +260,30 @@ def test_noise_augmentation_without_noise_recordings_is_an_error(tmp_path, capsy
     settings = ["--set", "data.task={classes: {yes: [yes], no: [no]}}"]
     assert main(["run", str(config), "--data-dir", str(root), *settings]) == 2
     assert "has no _background_noise_/*.wav" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("address", "message"),
+    [
+        ("localhost:99x", "is not a Dask address"),
+        ("tcp://127.0.0.1:9", "no Dask scheduler answers"),
+    ],
+)
+def test_a_dask_scheduler_is_checked_before_any_work(tmp_path, capsys, address, message):
+    config = Path(__file__).parent.parent / "configs" / "quickstart.yaml"
+    argv = ["sweep", str(config), "--out", str(tmp_path / "s"), "--scheduler", address]
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()
+
+
+def test_export_refuses_a_foreign_folder(tiny_run, tmp_path, capsys):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "README.md").write_text("my notes")
+    assert main(["export", str(tiny_run), "--out", str(out), "--level", "behavioral"]) == 2
+    assert "holds no export (no network.spice)" in capsys.readouterr().err
+    assert (out / "README.md").read_text() == "my notes"
+    (tmp_path / "file").write_text("x")
+    assert main(["export", str(tiny_run), "--out", str(tmp_path / "file")]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
