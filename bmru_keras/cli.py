@@ -4,6 +4,7 @@ command, so ``bmru --help`` answers at once."""
 import argparse
 import json
 import logging
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -338,6 +339,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Bistable memory recurrent units: train, export, verify.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--verbose", action="store_true", help="show TensorFlow's start-up log lines"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="train and evaluate a YAML experiment")
@@ -511,8 +515,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow with its C++ start-up lines (absl's "All log messages
+    before absl::InitializeLog()", oneDNN's notice) sent to /dev/null; what it
+    logs later still shows (``TF_CPP_MIN_LOG_LEVEL``, default 2 here)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "tensorflow" in sys.modules:
+        return
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    try:
+        import tensorflow  # noqa: F401
+    except ImportError:
+        pass  # the command that needs it says so
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if not args.verbose:
+        _import_tensorflow_quietly()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("InSpice").setLevel(logging.WARNING)  # ngspice's progress notes
     from bmru_keras.config import ConfigError

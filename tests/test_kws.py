@@ -1,6 +1,7 @@
 """The paper topology, clip decisions, and a tiny experiment through the CLI."""
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -287,3 +288,14 @@ def test_export_refuses_a_foreign_folder(tiny_run, tmp_path, capsys):
     (tmp_path / "file").write_text("x")
     assert main(["export", str(tiny_run), "--out", str(tmp_path / "file")]) == 2
     assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_the_command_line_hides_tensorflows_start_up_lines(tmp_path):
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "bmru_keras.cli", "evaluate", str(tmp_path), "--data-dir", "."]
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    quiet = subprocess.run(command, capture_output=True, text=True, env=env)
+    assert quiet.returncode == 2 and "is it a folder written by `bmru run`?" in quiet.stderr
+    assert "absl" not in quiet.stderr and "oneDNN" not in quiet.stderr, quiet.stderr
