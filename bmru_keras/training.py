@@ -22,7 +22,13 @@ from bmru_keras.data.pipeline import (
     load_split,
     noise_pool,
 )
-from bmru_keras.data.speech_commands import Clip, DatasetError, build_clips, sample_dir
+from bmru_keras.data.speech_commands import (
+    Clip,
+    DatasetError,
+    build_clips,
+    resolve_task,
+    sample_dir,
+)
 from bmru_keras.evaluation import clip_metrics
 from bmru_keras.features import (
     dataset_statistics,
@@ -307,11 +313,34 @@ def load_run(run_dir: str | Path) -> tuple[ExperimentConfig, keras.Model, dict]:
     for name in ("config.yaml", "model.keras", "normalization.json"):
         if not (run / name).is_file():
             raise RunFolderError(f"{run} has no {name}: is it a folder written by `bmru run`?")
-    config = config_from_dict(
-        load_yaml((run / "config.yaml").read_text()), str(run / "config.yaml")
-    )
-    model = keras.saving.load_model(run / "model.keras")
-    normalization = json.loads((run / "normalization.json").read_text())
+    try:
+        values = load_yaml((run / "config.yaml").read_text())
+    except yaml.YAMLError as error:
+        raise RunFolderError(f"{run / 'config.yaml'} is not valid YAML: {error}") from None
+    if not isinstance(values, dict):
+        raise RunFolderError(f"{run / 'config.yaml'} does not hold a mapping")
+    config = config_from_dict(values, str(run / "config.yaml"))
+    try:
+        normalization = json.loads((run / "normalization.json").read_text())
+        normalization["statistics"]  # noqa: B018 (checks the key)
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        raise RunFolderError(
+            f"{run / 'normalization.json'} is damaged ({error!r}); rerun `bmru run` for this run"
+        ) from None
+    try:
+        model = keras.saving.load_model(run / "model.keras")
+    except Exception as error:  # Keras raises several types for a damaged file
+        raise RunFolderError(
+            f"{run / 'model.keras'} exists but cannot be loaded as a Keras model "
+            f"({type(error).__name__}: {error}); rerun `bmru run` for this run"
+        ) from None
+    inputs, outputs = model.inputs[0].shape[-1], model.outputs[0].shape[-1]
+    classes = len(resolve_task(config.data.task))
+    if inputs != config.features.n_mfcc or outputs != classes:
+        raise RunFolderError(
+            f"{run / 'model.keras'} takes {inputs} features and gives {outputs} classes, but "
+            f"the run's config has {config.features.n_mfcc} MFCCs and {classes} classes"
+        )
     return config, model, normalization
 
 

@@ -299,3 +299,46 @@ def test_the_command_line_hides_tensorflows_start_up_lines(tmp_path):
     quiet = subprocess.run(command, capture_output=True, text=True, env=env)
     assert quiet.returncode == 2 and "is it a folder written by `bmru run`?" in quiet.stderr
     assert "absl" not in quiet.stderr and "oneDNN" not in quiet.stderr, quiet.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "damage", "message"),
+    [
+        ("model.keras", b"not a zip file", "cannot be loaded as a Keras model"),
+        ("normalization.json", b"{", "normalization.json is damaged"),
+        ("config.yaml", b"model: [", "config.yaml is not valid YAML"),
+        ("config.yaml", b"- a list", "config.yaml does not hold a mapping"),
+    ],
+)
+def test_a_damaged_run_folder_names_the_file(tiny_run, tmp_path, name, damage, message):
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    (run / name).write_bytes(damage)
+    with pytest.raises(RunFolderError, match=message):
+        load_run(run)
+
+
+def test_a_model_that_does_not_fit_its_run_is_refused(tiny_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    build_kws_model(13, 3, ModelConfig(units=2, layers=1)).save(run / "model.keras")
+    with pytest.raises(RunFolderError, match="gives 3 classes, but the run's config has 13 MFCCs"):
+        load_run(run)
+
+
+def test_a_damaged_feature_cache_is_computed_again(tmp_path, caplog):
+    import logging
+
+    from bmru_keras.config import DataConfig, FeatureConfig, SplitConfig
+    from bmru_keras.data.pipeline import load_split
+    from bmru_keras.data.speech_commands import build_clips
+
+    data = DataConfig(split=SplitConfig(salt="sample36"))
+    _, clips = build_clips(sample_dir(), data, 0, ("testing",))
+    first = load_split(sample_dir(), clips["testing"], FeatureConfig(), tmp_path)
+    (cache,) = tmp_path.glob("features-*.npz")
+    cache.write_bytes(b"garbage")
+    with caplog.at_level(logging.WARNING):
+        again = load_split(sample_dir(), clips["testing"], FeatureConfig(), tmp_path)
+    assert "is damaged" in caplog.text
+    np.testing.assert_array_equal(again.features, first.features)

@@ -5,6 +5,7 @@ import hashlib
 import json
 import logging
 import os
+import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -57,10 +58,13 @@ def load_split(
     if cache_dir is not None:
         path = Path(cache_dir) / f"features-{_cache_key(root, clips, config)}.npz"
         if path.is_file():
-            with np.load(path) as cached:
-                kept = [clips[i] for i in cached["kept"]]
-                waves = cached["waveforms"].astype("float32") / 32767.0
-                return SplitData(kept, waves, cached["features"])
+            try:
+                with np.load(path) as cached:
+                    kept = [clips[i] for i in cached["kept"]]
+                    waves = cached["waveforms"].astype("float32") / 32767.0
+                    return SplitData(kept, waves, cached["features"])
+            except (OSError, ValueError, KeyError, IndexError, zipfile.BadZipFile) as error:
+                log.warning("feature cache %s is damaged (%r); computing it again", path, error)
     waves, kept = load_waveforms(root, clips, config.sample_rate, samples)
     # The cache holds 16-bit samples; a first run uses them too, so that it
     # trains exactly as a later one that reads the cache.
