@@ -20,9 +20,11 @@ def learning_curves(history: dict, path: Path) -> None:
     left.legend()
     for key in ("accuracy", "val_accuracy", "val_clip_accuracy", "epsilon"):
         if key in history:
-            right.plot(history[key], label=key)
+            right.plot(history[key], label=key, linestyle=":" if key == "epsilon" else "-")
     right.set_xlabel("epoch")
-    right.set_title("accuracy (frames, clips) and epsilon")
+    right.set_title(
+        "accuracy (frames, clips)" + (" and epsilon (dotted)" if "epsilon" in history else "")
+    )
     right.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -46,18 +48,21 @@ def confusion(metrics: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def state_raster(model: keras.Model, clip: np.ndarray, path: Path) -> None:
-    """The memory layers' states over one clip, one row per unit."""
+def state_raster(model: keras.Model, clip: np.ndarray, path: Path, name: str = "") -> None:
+    """The memory layers' states over one clip (``name``), one row per unit."""
     memories = [layer for layer in model.layers if layer.name.startswith("memory_")]
     probe = keras.Model(model.inputs, [layer.output for layer in memories])
     states = probe.predict(clip, verbose=0)
     states = states if isinstance(states, list) else [states]
     fig, axes = plt.subplots(len(states) + 1, 1, figsize=(8, 1.5 + 1.2 * len(states)))
-    axes[0].imshow(clip[0].T, aspect="auto", cmap="magma", origin="lower")
-    axes[0].set_ylabel("input")
+    image = axes[0].imshow(clip[0].T, aspect="auto", cmap="magma", origin="lower", vmin=0, vmax=1)
+    fig.colorbar(image, ax=axes[0], label="x")
+    axes[0].set_ylabel("MFCC\n(input x)")
+    axes[0].set_title(f"memory states over the clip {name}" if name else "memory states")
     for ax, layer, value in zip(axes[1:], memories, states, strict=True):
-        ax.imshow(value[0].T, aspect="auto", cmap="Greys", interpolation="nearest")
-        ax.set_ylabel(layer.name)
+        image = ax.imshow(value[0].T, aspect="auto", cmap="Greys", interpolation="nearest")
+        fig.colorbar(image, ax=ax, label="h")
+        ax.set_ylabel(f"{layer.name}\nunit (h)")
     axes[-1].set_xlabel("frame (10 ms)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

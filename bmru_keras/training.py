@@ -302,8 +302,12 @@ def write_run(out, config, root, model, prepared, history, metrics) -> None:
     plots_dir.mkdir(exist_ok=True)
     plots.learning_curves(history, plots_dir / "learning_curves.png")
     plots.confusion(metrics["testing"], plots_dir / "confusion_matrix.png")
+    clip = prepared.splits["testing"].clips[0]
     plots.state_raster(
-        model, prepared.inputs(config, "testing")[:1], plots_dir / "state_raster.png"
+        model,
+        prepared.inputs(config, "testing")[:1],
+        plots_dir / "state_raster.png",
+        f"{clip.path} ({prepared.class_names[clip.label]})",
     )
 
 
