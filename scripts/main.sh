@@ -5,5 +5,5 @@
 # ngspice against its software parameters. Results in runs/quickstart/.
 # Extra arguments go to `bmru run` (e.g. --set model.units=4).
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
-bmru run configs/quickstart.yaml --out runs/quickstart "$@"
+bmru run configs/quickstart.yaml --out runs/quickstart --overwrite "$@"
 bmru characterize runs/quickstart --out runs/quickstart/characterization
