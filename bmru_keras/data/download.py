@@ -1,5 +1,7 @@
 """Download and unpack the full Speech Commands v0.02 archive."""
 
+import hashlib
+import logging
 import tarfile
 import urllib.error
 import urllib.request
@@ -7,39 +9,35 @@ from pathlib import Path
 
 from bmru_keras.data.speech_commands import CORE_WORDS, DatasetError
 
-URL = "http://download.tensorflow.org/data/speech_commands_v0.02.tar.gz"
+log = logging.getLogger(__name__)
+
+URL = "https://download.tensorflow.org/data/speech_commands_v0.02.tar.gz"
+#: The archive's SHA-256 and size, as published in the TensorFlow Datasets checksums.
+SHA256 = "af14739ee7dc311471de98f5f9d2c9191b18aedfe957f4a6ff791c709868ff58"
+SIZE = 2_428_923_189
 #: v0.02 has 105,829 utterances of 35 words.
 EXPECTED_CLIPS = 105_829
+CHUNK = 1 << 20
 
 
-def download_speech_commands(directory: str | Path, url: str = URL) -> Path:
-    """Fetch, verify and unpack the dataset into ``directory``; return it.
-
-    Fails fast (10 s) with a clear message when there is no network."""
+def download_speech_commands(
+    directory: str | Path, url: str = URL, sha256: str = SHA256, size: int | None = SIZE
+) -> Path:
+    """Fetch, check (SHA-256) and unpack the dataset into ``directory``;
+    return it. A cut download resumes from its ``.part`` file where the
+    server allows it; progress goes to the log. Fails fast (10 s) with a
+    clear message when there is no network."""
     target = Path(directory)
     target.mkdir(parents=True, exist_ok=True)
     archive = target / Path(url).name
     if not archive.is_file():
         partial = archive.with_suffix(".part")
-        try:
-            with (
-                urllib.request.urlopen(url, timeout=10) as response,
-                open(partial, "wb") as out,
-            ):
-                expected = int(response.headers.get("Content-Length", 0))
-                while chunk := response.read(1 << 20):
-                    out.write(chunk)
-        except (urllib.error.URLError, TimeoutError, OSError) as error:
-            partial.unlink(missing_ok=True)
+        _fetch(url, partial, size)
+        digest = _sha256(partial)
+        if digest != sha256:
             raise DatasetError(
-                f"could not download {url}: {error}. This needs a network; offline, "
-                "copy an unpacked Speech Commands folder here and pass it with "
-                "--data-dir (the package's sample works with no download)."
-            ) from error
-        if expected and partial.stat().st_size != expected:
-            raise DatasetError(
-                f"download of {url} is incomplete ({partial.stat().st_size} of "
-                f"{expected} bytes); run the command again"
+                f"{partial} has SHA-256 {digest}, not the published {sha256}: the download "
+                "is damaged or not the v0.02 archive. Delete it and run the command again."
             )
         partial.replace(archive)
     try:
@@ -51,6 +49,45 @@ def download_speech_commands(directory: str | Path, url: str = URL) -> Path:
         ) from error
     verify_dataset(target)
     return target
+
+
+def _fetch(url: str, partial: Path, size: int | None) -> None:
+    """Download ``url`` into ``partial``, resuming what it already holds."""
+    have = partial.stat().st_size if partial.is_file() else 0
+    request = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            resumed = have and response.status == 206
+            if not resumed:
+                have = 0  # the server sends the whole file
+            total = have + int(response.headers.get("Content-Length", 0)) or size
+            next_report = 0.0
+            with open(partial, "ab" if resumed else "wb") as out:
+                while chunk := response.read(CHUNK):
+                    out.write(chunk)
+                    have += len(chunk)
+                    if total and have / total >= next_report:
+                        log.info("downloaded %.1f of %.1f MB", have / 1e6, total / 1e6)
+                        next_report += 0.05
+    except (urllib.error.URLError, TimeoutError, OSError) as error:
+        raise DatasetError(
+            f"could not download {url}: {error}. This needs a network (run the command "
+            "again to resume); offline, copy an unpacked Speech Commands folder here and "
+            "pass it with --data-dir (the package's sample works with no download)."
+        ) from error
+    if size and partial.stat().st_size != size:
+        raise DatasetError(
+            f"download of {url} is incomplete ({partial.stat().st_size} of {size} bytes); "
+            "run the command again to resume"
+        )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while chunk := file.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def verify_dataset(root: Path) -> None:
