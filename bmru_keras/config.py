@@ -90,7 +90,9 @@ class FeatureConfig:
     f_min: float = 20.0
     f_max: float = 7600.0
     normalization: str = "clip"  # clip (per clip, not causal) | dataset (causal)
-    scale_sigma: float = 3.0  # z = +-scale_sigma maps to inputs 1 and 0
+    # Non-negative input currents from z (features.py): pair | offset.
+    input_mapping: str = "pair"
+    scale_sigma: float = 3.0  # |z| = scale_sigma is the full-scale current
 
 
 @dataclass
@@ -167,6 +169,7 @@ CHOICES = {
     "data.balance_training": ("subsample", "weight"),
     "data.split.method": ("auto", "official", "speaker_hash"),
     "features.normalization": ("clip", "dataset"),
+    "features.input_mapping": ("pair", "offset"),
     "model.recurrent": ("fqbmru", "bmru", "cmru", "gru"),
     "model.gradient": ("ste", "surrogate"),
     "model.relaxation": ("leaky", "ladder"),

@@ -5,24 +5,31 @@ A clip of ``clip_seconds`` gives ``1 + samples // hop`` frames (101 for 1 s at a
 ``center=True``). Each frame has ``n_mfcc`` coefficients.
 
 The network input must be a non-negative, bounded current. After
-normalisation to ``z`` (zero mean, unit variance per coefficient), inputs are
+normalisation to ``z`` (zero mean, unit variance per coefficient), each
+coefficient becomes (``features.input_mapping``):
 
-    x = clip(1/2 + z / (2 * scale_sigma), 0, 1)
+- ``"pair"`` (default): two currents, ``x+ = clip(z / scale_sigma, 0, 1)``
+  and ``x- = clip(-z / scale_sigma, 0, 1)``; ``2 n_mfcc`` inputs, 0 at
+  ``z = 0``.
+- ``"offset"``: one current, ``x = clip(1/2 + z / (2 scale_sigma), 0, 1)``:
+  ``z = 0`` is half the full-scale current.
 
-so ``z = 0`` is half the full-scale current, ``z = +-scale_sigma`` are full
-scale and zero. Normalisation is either per clip (``"clip"``: statistics of
-the clip itself, over time, as the paper; not causal) or with fixed
-statistics of the training set (``"dataset"``: causal, what a hardware front
-end could do).
+``z = +-scale_sigma`` is full scale. Normalisation is either per clip
+(``"clip"``: statistics of the clip itself, over time, as the paper; not
+causal) or with fixed statistics of the training set (``"dataset"``:
+causal, what a hardware front end could do).
 
-Fed to the network as they are, such inputs train badly: each unit of the
-first Dense layer sees a large constant ``W . 1/2`` and a signal compressed
-by ``1 / (2 scale_sigma)``. The model therefore starts with
-``Rescaling(*input_scaling(config))`` (training sees centred z-scores), and
-:func:`bmru_keras.models.fold_input_scaling` folds that rescaling into the
-first Dense layer's weights and bias when training ends, so that the saved
-model, and the circuit, read the non-negative currents ``x`` directly
-(``docs/results.md``, "What makes the FQ-BMRU learn").
+Fed to the network as they are, such inputs train badly: the signal is
+compressed by ``1 / scale_sigma`` (and, with ``"offset"``, each unit of the
+first Dense layer sees a large constant ``W . 1/2``). The model therefore
+starts with a layer that maps them back to z-scores
+(:func:`bmru_keras.models.centring_layer`: ``SignedPair(scale_sigma)`` or
+``Rescaling(2 scale_sigma, -scale_sigma)``; training sees z-scores, the same
+for both mappings), and :func:`bmru_keras.models.fold_input_scaling` folds
+it into the first Dense layer's weights and bias when training ends, so that
+the saved model, and the circuit, read the non-negative currents directly.
+The pair costs twice the input mirrors; the offset makes every input mirror
+carry the constant half-scale current, amplified (``docs/kws.md``).
 """
 
 import numpy as np
@@ -68,11 +75,23 @@ def mfcc(waveforms: np.ndarray, config: FeatureConfig, batch: int = 512) -> np.n
     return np.concatenate(out).astype("float32")
 
 
-def input_scaling(config: FeatureConfig) -> tuple[float, float]:
-    """``(scale, offset)`` with ``z = scale * x + offset``: the inverse of the
-    first-quadrant mapping, for ``keras.layers.Rescaling`` (inputs clipped at
-    ``z = +-scale_sigma`` stay clipped)."""
-    return 2.0 * config.scale_sigma, -config.scale_sigma
+def n_inputs(config: FeatureConfig) -> int:
+    """Network inputs per frame: ``n_mfcc``, twice that for ``"pair"``."""
+    return config.n_mfcc * (2 if config.input_mapping == "pair" else 1)
+
+
+def describe_mapping(config: FeatureConfig) -> str:
+    """The input mapping in words, for a run's ``normalization.json``."""
+    if config.input_mapping == "pair":
+        return (
+            "x = [clip(z / scale_sigma, 0, 1), clip(-z / scale_sigma, 0, 1)] (all n_mfcc "
+            "positive parts, then all negative parts), z the normalised MFCC; x = 1 is "
+            "the full-scale input current"
+        )
+    return (
+        "x = clip(0.5 + z / (2 * scale_sigma), 0, 1), z the normalised MFCC; x = 1 is "
+        "the full-scale input current"
+    )
 
 
 def dataset_statistics(features: np.ndarray) -> dict:
@@ -93,4 +112,8 @@ def to_network_input(
             raise ValueError("normalization 'dataset' needs the training statistics")
         mean, std = np.asarray(statistics["mean"]), np.asarray(statistics["std"])
     z = (features - mean) / std
-    return np.clip(0.5 + z / (2 * config.scale_sigma), 0.0, 1.0).astype("float32")
+    if config.input_mapping == "pair":
+        x = np.concatenate([z, -z], axis=-1) / config.scale_sigma
+    else:
+        x = 0.5 + z / (2 * config.scale_sigma)
+    return np.clip(x, 0.0, 1.0).astype("float32")

@@ -4,9 +4,9 @@ folds its input scaling into the first Dense layer."""
 import keras
 import numpy as np
 
-from bmru_keras.config import ModelConfig
+from bmru_keras.config import FeatureConfig, ModelConfig
 from bmru_keras.constraints import MagnitudeRange, MirrorRatio
-from bmru_keras.layers import BMRU, CMRU, FQBMRU
+from bmru_keras.layers import BMRU, CMRU, FQBMRU, SignedPair
 
 RECURRENT = {"fqbmru": FQBMRU, "bmru": BMRU, "cmru": CMRU, "gru": keras.layers.GRU}
 
@@ -46,7 +46,7 @@ def build_kws_model(
     n_classes: int,
     config: ModelConfig,
     epsilon: float = 0.0,
-    input_scaling: tuple[float, float] | None = None,
+    input_layer: keras.layers.Layer | None = None,
 ) -> keras.Model:
     """``inputs -> Dense -> [ReLU -> Dense -> memory -> Dense] x layers -> Dense``.
 
@@ -55,10 +55,10 @@ def build_kws_model(
     (``h_hat = ReLU(x @ kernel + bias)`` for the FQ-BMRU), so it is not a
     separate layer. Outputs are per-frame logits ``(batch, time, n_classes)``.
 
-    ``input_scaling = (scale, offset)`` puts ``Rescaling(scale, offset)``
-    before the first Dense (``features.input_scaling``: first-quadrant
-    currents back to centred z-scores), so that training sees centred inputs;
-    :func:`fold_input_scaling` removes it into the Dense after training.
+    ``input_layer`` (:func:`centring_layer`) goes before the first Dense:
+    it turns the first-quadrant currents back into z-scores, so that training
+    sees centred inputs; :func:`fold_input_scaling` folds it into the Dense
+    after training.
     """
     if config.units <= 0 or config.layers <= 0:
         raise ValueError(
@@ -67,8 +67,8 @@ def build_kws_model(
         )
     inputs = keras.Input((None, n_features), name="features")
     x = inputs
-    if input_scaling is not None:
-        x = keras.layers.Rescaling(*input_scaling, name="input_scaling")(inputs)
+    if input_layer is not None:
+        x = input_layer(inputs)
     hidden = dense(config, config.units, "input_dense")(x)
     for i in range(config.layers):
         x = keras.layers.ReLU(name=f"relu_{i}")(hidden)
@@ -83,11 +83,22 @@ def build_kws_model(
     return model
 
 
+def centring_layer(features: FeatureConfig) -> keras.layers.Layer:
+    """The layer that maps the input currents of ``features.input_mapping``
+    back to z-scores (``bmru_keras.features``), named ``input_scaling``."""
+    s = features.scale_sigma
+    if features.input_mapping == "pair":
+        return SignedPair(s, name="input_scaling")
+    return keras.layers.Rescaling(2 * s, -s, name="input_scaling")
+
+
 def fold_input_scaling(model: keras.Model) -> keras.Model:
-    """The same function as ``model`` with every ``Rescaling`` layer that
-    feeds only ``Dense`` layers folded into them:
+    """The same function as ``model`` with every ``Rescaling`` or
+    :class:`SignedPair` layer that feeds only ``Dense`` layers folded into
+    them:
 
         Dense(s * x + o) = x @ (s[:, None] * W) + (b + o @ W)
+        Dense(s * (x+ - x-)) = [x+, x-] @ [s W; -s W] + b
 
     so that the network reads the first-quadrant currents directly and every
     layer left has a circuit. Other layers keep their weights; a model with no
@@ -101,13 +112,13 @@ def fold_input_scaling(model: keras.Model) -> keras.Model:
             consumers.setdefault(producer.name, []).append(layer)
     skipped = set()
     for layer in model.layers:
-        if not isinstance(layer, keras.layers.Rescaling):
+        if not isinstance(layer, (keras.layers.Rescaling, SignedPair)):
             continue
         readers = consumers.get(layer.name, [])
         if readers and all(isinstance(r, keras.layers.Dense) and r.use_bias for r in readers):
             skipped.add(layer.name)
             for reader in readers:
-                folded[reader.name] = (layer.scale, layer.offset)
+                folded[reader.name] = layer
     if not skipped:
         return model
 
@@ -119,11 +130,16 @@ def fold_input_scaling(model: keras.Model) -> keras.Model:
         original = model.get_layer(layer.name)
         weights = original.get_weights()
         if layer.name in folded:
-            scale, offset = folded[layer.name]
-            kernel, bias = weights
-            n_in = kernel.shape[0]
-            scale = np.broadcast_to(np.asarray(scale, kernel.dtype), (n_in,))
-            offset = np.broadcast_to(np.asarray(offset, kernel.dtype), (n_in,))
-            weights = [scale[:, None] * kernel, bias + offset @ kernel]
+            weights = _folded(folded[layer.name], *weights)
         layer.set_weights(weights)
     return clone
+
+
+def _folded(scaling, kernel: np.ndarray, bias: np.ndarray) -> list[np.ndarray]:
+    """A Dense layer's kernel and bias with ``scaling`` before it folded in."""
+    if isinstance(scaling, SignedPair):
+        return [np.concatenate([scaling.scale * kernel, -scaling.scale * kernel]), bias]
+    n_in = kernel.shape[0]
+    scale = np.broadcast_to(np.asarray(scaling.scale, kernel.dtype), (n_in,))
+    offset = np.broadcast_to(np.asarray(scaling.offset, kernel.dtype), (n_in,))
+    return [scale[:, None] * kernel, bias + offset @ kernel]

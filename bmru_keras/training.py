@@ -32,12 +32,13 @@ from bmru_keras.data.speech_commands import (
 from bmru_keras.evaluation import clip_metrics
 from bmru_keras.features import (
     dataset_statistics,
+    describe_mapping,
     frames_per_clip,
-    input_scaling,
+    n_inputs,
     to_network_input,
 )
 from bmru_keras.initialization import init_thresholds_from_data
-from bmru_keras.models import build_kws_model, fold_input_scaling
+from bmru_keras.models import build_kws_model, centring_layer, fold_input_scaling
 
 log = logging.getLogger(__name__)
 
@@ -179,11 +180,11 @@ def run_experiment(config: ExperimentConfig, out_dir: str | Path) -> dict:
     n_classes = len(prepared.class_names)
     epsilon = config.train.epsilon
     model = build_kws_model(
-        config.features.n_mfcc,
+        n_inputs(config.features),
         n_classes,
         config.model,
         epsilon.start if epsilon else 0,
-        input_scaling(config.features) if config.model.input_centering else None,
+        centring_layer(config.features) if config.model.input_centering else None,
     )
     n_train = len(prepared.splits["training"].clips)
     if config.train.threshold_init == "data":
@@ -292,8 +293,7 @@ def write_run(out, config, root, model, prepared, history, metrics) -> None:
         "features": resolved["features"],
         "statistics": prepared.statistics,
         "frames_per_clip": frames_per_clip(config.features),
-        "input_mapping": "x = clip(0.5 + z / (2 * scale_sigma), 0, 1), z the "
-        "normalised MFCC; x = 1 is the full-scale input current",
+        "input_mapping": describe_mapping(config.features),
     }
     (out / "normalization.json").write_text(json.dumps(normalization, indent=2))
     splits = {s: [_clip_record(c) for c in d.clips] for s, d in prepared.splits.items()}
@@ -340,10 +340,11 @@ def load_run(run_dir: str | Path) -> tuple[ExperimentConfig, keras.Model, dict]:
         ) from None
     inputs, outputs = model.inputs[0].shape[-1], model.outputs[0].shape[-1]
     classes = len(resolve_task(config.data.task))
-    if inputs != config.features.n_mfcc or outputs != classes:
+    if inputs != n_inputs(config.features) or outputs != classes:
         raise RunFolderError(
-            f"{run / 'model.keras'} takes {inputs} features and gives {outputs} classes, but "
-            f"the run's config has {config.features.n_mfcc} MFCCs and {classes} classes"
+            f"{run / 'model.keras'} takes {inputs} inputs and gives {outputs} classes, but "
+            f"the run's config has {n_inputs(config.features)} inputs "
+            f"({config.features.input_mapping}) and {classes} classes"
         )
     return config, model, normalization
 

@@ -11,6 +11,7 @@ from bmru_keras.features import (
     dataset_statistics,
     frames_per_clip,
     mfcc,
+    n_inputs,
     to_network_input,
 )
 
@@ -35,18 +36,30 @@ def test_mfcc_shape_and_frames(sample_waves):
 
 def test_network_input_is_first_quadrant_and_bounded(sample_waves):
     waves, _ = sample_waves
-    config = FeatureConfig()
+    config = FeatureConfig(input_mapping="offset")
     features = mfcc(waves, config)
     x = to_network_input(features, config)
-    assert x.min() >= 0 and x.max() <= 1
+    assert x.min() >= 0 and x.max() <= 1 and x.shape[-1] == n_inputs(config) == 13
     # Per-clip normalisation: each coefficient has mean 1/2 over the clip
     # (up to clipping at 0 and 1).
     assert abs(np.median(x.mean(axis=1)) - 0.5) < 0.02
-    dataset = FeatureConfig(normalization="dataset")
+    dataset = FeatureConfig(normalization="dataset", input_mapping="offset")
     with pytest.raises(ValueError, match="training statistics"):
         to_network_input(features, dataset)
     xd = to_network_input(features, dataset, dataset_statistics(features))
     assert xd.min() >= 0 and xd.max() <= 1 and abs(np.mean(xd) - 0.5) < 0.05
+
+
+def test_pair_mapping_splits_each_coefficient_into_two_currents(sample_waves):
+    waves, _ = sample_waves
+    config = FeatureConfig()  # input_mapping "pair", the default
+    x = to_network_input(mfcc(waves, config), config)
+    assert x.shape[-1] == n_inputs(config) == 26 and x.min() >= 0 and x.max() <= 1
+    positive, negative = x[..., :13], x[..., 13:]
+    assert np.all((positive == 0) | (negative == 0))  # one of the two carries z
+    offset = to_network_input(mfcc(waves, config), FeatureConfig(input_mapping="offset"))
+    # Both read back to the same clipped z-score.
+    np.testing.assert_allclose(3 * (positive - negative), 6 * offset - 3, atol=1e-5)
 
 
 def test_features_are_cached(tmp_path, sample_waves):

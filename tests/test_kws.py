@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 
 from bmru_keras.cli import main
-from bmru_keras.config import ModelConfig
+from bmru_keras.config import FeatureConfig, ModelConfig
 from bmru_keras.data.speech_commands import sample_dir
 from bmru_keras.evaluation import clip_decisions, clip_metrics
+from bmru_keras.features import n_inputs
 from bmru_keras.initialization import init_thresholds_from_data
-from bmru_keras.models import build_kws_model, fold_input_scaling
+from bmru_keras.models import build_kws_model, centring_layer, fold_input_scaling
 from bmru_keras.training import RUN_FILES, RunFolderError, evaluate_run, load_run, run_inputs
 
 
@@ -33,20 +34,27 @@ def test_paper_topology():
 
 
 @pytest.mark.parametrize("recurrent", ["fqbmru", "gru"])
-def test_input_scaling_folds_into_the_first_dense(recurrent, tmp_path):
-    model = build_kws_model(13, 2, ModelConfig(recurrent=recurrent, units=3), 0.0, (6.0, -3.0))
+@pytest.mark.parametrize("mapping", ["pair", "offset"])
+def test_input_scaling_folds_into_the_first_dense(recurrent, mapping, tmp_path):
+    features = FeatureConfig(input_mapping=mapping)
+    n = n_inputs(features)
+    layer = centring_layer(features)
+    model = build_kws_model(n, 2, ModelConfig(recurrent=recurrent, units=3), 0.0, layer)
     rng = np.random.default_rng(0)
     model.set_weights([rng.normal(0, 0.5, np.shape(w)) for w in model.get_weights()])
     folded = fold_input_scaling(model)
     assert "input_scaling" in [layer.name for layer in model.layers]
     assert "input_scaling" not in [layer.name for layer in folded.layers]
-    x = rng.uniform(0, 1, (2, 30, 13)).astype("float32")
+    x = rng.uniform(0, 1, (2, 30, n)).astype("float32")
     np.testing.assert_allclose(folded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-4)
     kernel = np.asarray(model.get_layer("input_dense").kernel)
-    np.testing.assert_allclose(np.asarray(folded.get_layer("input_dense").kernel), 6 * kernel)
+    expected = np.concatenate([3 * kernel, -3 * kernel]) if mapping == "pair" else 6 * kernel
+    np.testing.assert_allclose(np.asarray(folded.get_layer("input_dense").kernel), expected)
     folded.save(tmp_path / "m.keras")
     again = keras.saving.load_model(tmp_path / "m.keras")
     np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-4)
+    model.save(tmp_path / "unfolded.keras")  # SignedPair is serializable too
+    keras.saving.load_model(tmp_path / "unfolded.keras")
     plain = build_kws_model(13, 2, ModelConfig(units=3))
     assert fold_input_scaling(plain) is plain
 
@@ -161,7 +169,7 @@ def test_cli_errors_name_the_problem(tmp_path, capsys):
 
 def test_thresholds_from_data_make_every_unit_switch():
     keras.utils.set_random_seed(0)
-    model = build_kws_model(13, 2, ModelConfig(units=6), 1.0, (6.0, -3.0))
+    model = build_kws_model(13, 2, ModelConfig(units=6), 1.0, keras.layers.Rescaling(6.0, -3.0))
     x = np.random.default_rng(0).uniform(0, 1, (32, 50, 13)).astype("float32")
     # Push one unit's candidate to 0 on every frame: a dead unit.
     cell = model.get_layer("memory_0").cell
@@ -342,3 +350,14 @@ def test_a_damaged_feature_cache_is_computed_again(tmp_path, caplog):
         again = load_split(sample_dir(), clips["testing"], FeatureConfig(), tmp_path)
     assert "is damaged" in caplog.text
     np.testing.assert_array_equal(again.features, first.features)
+
+
+def test_signed_pair_validates_its_input():
+    from bmru_keras.layers import SignedPair
+
+    with pytest.raises(ValueError, match="`scale` must be positive"):
+        SignedPair(0.0)
+    with pytest.raises(ValueError, match="even number of input features"):
+        SignedPair(3.0)(np.zeros((1, 2, 13), "float32"))
+    z = np.asarray(SignedPair(3.0)(np.array([[[0.5, 0.0, 0.0, 0.25]]], "float32")))
+    np.testing.assert_allclose(z, [[[1.5, -0.75]]])
