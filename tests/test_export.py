@@ -184,8 +184,9 @@ def test_relaxed_memory_is_refused():
 
 def test_ngspice_transient_decides_as_keras(tiny_model, tiny_export):
     names, clips = build_clips(sample_dir(), DataConfig(), seed=0, splits=("all",))
-    data = load_split(sample_dir(), clips["all"][:12], FeatureConfig(), None)
-    x = to_network_input(data.features, FeatureConfig())
+    offset = FeatureConfig(input_mapping="offset")  # tiny_model reads 13 inputs
+    data = load_split(sample_dir(), clips["all"][:12], offset, None)
+    x = to_network_input(data.features, offset)
     software = tiny_model.predict(x, verbose=0)
     # The two clips whose software decisions are the clearest (largest vote margin).
     votes = (software.argmax(-1) == 0).mean(axis=1)
@@ -259,8 +260,9 @@ def test_behavioral_level_decides_as_the_realized_weights(tiny_model):
     weights = sum(np.count_nonzero(k) for k, _ in export.quantized_weights.values())
     assert len(re.findall(r"^G_(?!skip)", export.netlist, re.M)) == weights
     names, clips = build_clips(sample_dir(), DataConfig(), seed=0, splits=("all",))
-    data = load_split(sample_dir(), clips["all"][:6], FeatureConfig(), None)
-    x = to_network_input(data.features, FeatureConfig())
+    offset = FeatureConfig(input_mapping="offset")  # tiny_model reads 13 inputs
+    data = load_split(sample_dir(), clips["all"][:6], offset, None)
+    x = to_network_input(data.features, offset)
     realized = quantized_model(tiny_model, export).predict(x, verbose=0)
     probe = keras.Model(tiny_model.inputs, tiny_model.get_layer("memory_0").output)
     states = probe.predict(x, verbose=0) > 0
