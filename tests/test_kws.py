@@ -330,7 +330,10 @@ def test_a_model_that_does_not_fit_its_run_is_refused(tiny_run, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(tiny_run, run)
     build_kws_model(13, 3, ModelConfig(units=2, layers=1)).save(run / "model.keras")
-    with pytest.raises(RunFolderError, match="gives 3 classes, but the run's config has 13 MFCCs"):
+    with pytest.raises(
+        RunFolderError,
+        match=r"takes 13 inputs and gives 3 classes, but the run's config has 26 inputs \(pair\)",
+    ):
         load_run(run)
 
 

@@ -25,7 +25,8 @@ SAMPLE_SPLIT = SplitConfig(method="speaker_hash", salt="sample36", validation=0.
 
 
 def test_sample_gives_the_binary_task_with_disjoint_speakers():
-    names, splits = build_clips(SAMPLE, DataConfig(split=SAMPLE_SPLIT), seed=0)
+    config = DataConfig(split=SAMPLE_SPLIT, balance_training="subsample")
+    names, splits = build_clips(SAMPLE, config, seed=0)
     assert names == ["yes", "other"]
     speakers = {s: {c.speaker for c in clips if c.word != SILENCE} for s, clips in splits.items()}
     assert [len(v) for v in speakers.values()] == [8, 3, 3]
@@ -56,7 +57,9 @@ def test_sample_gives_the_binary_task_with_disjoint_speakers():
 def test_weighted_balance_keeps_every_training_clip_and_weights_classes_equally():
     from bmru_keras.data.pipeline import class_weights
 
-    subsampled = build_clips(SAMPLE, DataConfig(split=SAMPLE_SPLIT), seed=0)[1]
+    subsampled = build_clips(
+        SAMPLE, DataConfig(split=SAMPLE_SPLIT, balance_training="subsample"), seed=0
+    )[1]
     config = DataConfig(split=SAMPLE_SPLIT, balance_training="weight")
     weighted = build_clips(SAMPLE, config, seed=0)[1]
     assert weighted["testing"] == subsampled["testing"]  # held-out splits stay balanced
