@@ -41,14 +41,22 @@ def _count(minimum: int):
     return parse
 
 
+def _output_folder(out: str | Path) -> Path:
+    """``--out`` as a path; a file there is a :class:`RunFolderError`."""
+    from bmru_keras.training import RunFolderError
+
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise RunFolderError(f"--out {out} is a file, not a folder")
+    return out
+
+
 def _make_room(out: Path, overwrite: bool) -> None:
     """Refuse to train into a folder that holds a trained run, unless
     ``overwrite``: then remove the run's files and the reports made from its
     model (``verification_*``, ``robustness_*``, ``characterization*``)."""
     from bmru_keras.training import RUN_FILES, RunFolderError
 
-    if out.exists() and not out.is_dir():
-        raise RunFolderError(f"--out {out} is a file, not a folder")
     if not (out / "model.keras").exists():
         return
     if not overwrite:
@@ -72,7 +80,7 @@ def _run(args: argparse.Namespace) -> int:
     config = load_config(args.config, overrides)
     from bmru_keras.training import run_experiment
 
-    out = Path(args.out or f"runs/{config.name}")
+    out = _output_folder(args.out or f"runs/{config.name}")
     _make_room(out, args.overwrite)
     metrics = run_experiment(config, out)
     test = metrics["testing"]
@@ -200,8 +208,6 @@ def _circuit_options(
 
 def _models(args: argparse.Namespace):
     """The ProcessModels the circuit options name (None at behavioral level)."""
-    from pathlib import Path
-
     from exporters.pdk import ProcessModels, gf180mcu
 
     if getattr(args, "level", "transistor") == "behavioral":
@@ -227,9 +233,7 @@ def _export(args: argparse.Namespace) -> int:
     from bmru_keras.training import RunFolderError, load_run
     from exporters import export_to_circuit
 
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise RunFolderError(f"--out {out} is a file, not a folder")
+    out = _output_folder(args.out)
     foreign = out.is_dir() and any(out.iterdir()) and not (out / "network.spice").exists()
     if foreign and not args.overwrite:
         raise RunFolderError(
@@ -248,8 +252,6 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from exporters.verify import verify_run, write_report
 
     _default_passes(args)
@@ -284,15 +286,11 @@ def _sweep(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows))
     else:
-        from pathlib import Path
-
         print((Path(args.out) / "table.md").read_text())
     return 0
 
 
 def _robustness(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from bmru_keras import robustness
 
     if args.study == "software" and args.calibrate:

@@ -111,8 +111,8 @@ class ModelConfig:
     units: int = 4
     layers: int = 2
     skip: bool = True
-    # Train on centred inputs: a Rescaling layer undoes the first-quadrant
-    # mapping, folded into the input Dense when training ends (features.py).
+    # Train on centred inputs: a layer maps the input currents back to z-scores
+    # (models.centring_layer), folded into the input Dense when training ends.
     input_centering: bool = True
     gradient: str = "surrogate"
     sharpness: float = 1.0

@@ -207,10 +207,10 @@ def test_the_quickstart_learns_the_task_with_every_unit_switching(tmp_path):
     run = tmp_path / "quickstart"
     settings = ["--set", "train.verbose=0", "--set", "train.tensorboard=false"]
     assert main(["run", str(config), "--out", str(run), *settings]) == 0
-    _, model, normalization = load_run(run)
+    config, model, normalization = load_run(run)
     metrics = evaluate_run(run, sample_dir(), "heldout")
     assert metrics["balanced_accuracy"] >= 0.8, metrics
-    _, _, x = run_inputs(load_run(run)[0], normalization, sample_dir(), "heldout")
+    _, _, x = run_inputs(config, normalization, sample_dir(), "heldout")
     names = [layer.name for layer in model.layers if layer.name.startswith("memory")]
     states = keras.Model(model.inputs, [model.get_layer(n).output for n in names]).predict(
         x, verbose=0

@@ -61,15 +61,14 @@ def load_split(
             try:
                 with np.load(path) as cached:
                     kept = [clips[i] for i in cached["kept"]]
-                    waves = cached["waveforms"].astype("float32") / 32767.0
-                    return SplitData(kept, waves, cached["features"])
+                    return SplitData(kept, _from_pcm(cached["waveforms"]), cached["features"])
             except (OSError, ValueError, KeyError, IndexError, zipfile.BadZipFile) as error:
                 log.warning("feature cache %s is damaged (%r); computing it again", path, error)
     waves, kept = load_waveforms(root, clips, config.sample_rate, samples)
     # The cache holds 16-bit samples; a first run uses them too, so that it
     # trains exactly as a later one that reads the cache.
     pcm = np.round(np.clip(waves, -1, 1) * 32767).astype("int16")
-    waves = pcm.astype("float32") / 32767.0
+    waves = _from_pcm(pcm)
     features = mfcc(waves, config)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,6 +77,11 @@ def load_split(
         np.savez(tmp, kept=np.array([index[id(c)] for c in kept]), waveforms=pcm, features=features)
         tmp.replace(path)
     return SplitData(kept, waves, features)
+
+
+def _from_pcm(pcm: np.ndarray) -> np.ndarray:
+    """16-bit samples (as the cache holds them) to float32 in [-1, 1]."""
+    return pcm.astype("float32") / 32767.0
 
 
 def frame_labels(labels: np.ndarray, frames: int) -> np.ndarray:
