@@ -2,7 +2,7 @@
 (GF180MCU), simulate held-out clips in ngspice, print the verification table.
 
     python benchmarks/hardware.py RUN_DIR --data-dir DIR [--clips 250] [--workers 2]
-        [--split heldout] [--unit-current 3e-10] [--vdd 0.9] [--restart]
+        [--split heldout] [--unit-current A] [--vdd V] [--restart]
         [--calibrate N] [--calibration-passes 3] [--out DIR]
 
 The clips are the held-out speakers' (validation and test splits: the model
@@ -15,6 +15,8 @@ import argparse
 import json
 
 from exporters.calibrate import PASSES
+from exporters.design import Design
+from exporters.study import StudyOptions
 from exporters.verify import verify_run, write_report
 
 PAPER = {"clip_agreement": 49 / 50, "avg_power_w": 82.6e-9, "transistors": 768}
@@ -31,23 +33,22 @@ def main() -> None:
     parser.add_argument("--calibration-passes", type=int, default=PASSES, metavar="P")
     parser.add_argument("--out", help="default RUN_DIR/verification_benchmark")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--unit-current", type=float, default=3e-10)
-    parser.add_argument("--vdd", type=float, default=0.9)
+    parser.add_argument("--unit-current", type=float, default=Design.unit_current)
+    parser.add_argument("--vdd", type=float, default=Design.vdd)
     args = parser.parse_args()
     out = args.out or f"{args.run_dir}/verification_benchmark"
-    result = verify_run(
+    options = StudyOptions(
         args.run_dir,
         args.data_dir,
         args.split,
         args.clips,
-        args.workers,
-        args.unit_current,
-        args.vdd,
-        out=out,
-        restart=args.restart,
-        calibration_clips=args.calibrate,
+        Design(unit_current=args.unit_current, vdd=args.vdd),
+        calibrate=args.calibrate,
         calibration_passes=args.calibration_passes,
+        workers=args.workers,
+        restart=args.restart,
     )
+    result = verify_run(options, out)
     out = write_report(result, out)
     print((out / "verification.md").read_text())
     print("against the paper (Spectre, 180 nm, 1.8 V):")

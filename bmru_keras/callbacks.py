@@ -4,7 +4,7 @@ import keras
 import numpy as np
 
 from bmru_keras.layers.bistable import BistableCell
-from bmru_keras.robustness import perturb
+from bmru_keras.parameter_noise import perturb
 
 
 def relaxable_cells(model: keras.Model) -> list[BistableCell]:
@@ -78,7 +78,7 @@ class EpsilonAnnealing(keras.callbacks.Callback):
 class ParameterNoise(keras.callbacks.Callback):
     """Hardware-aware training: each batch's gradient is taken at parameters
     scaled by ``1 + N(0, fraction / 3)`` (device mismatch, as in
-    :mod:`bmru_keras.robustness`), and the optimizer's step is applied to the
+    :mod:`bmru_keras.parameter_noise`), and the optimizer's step is applied to the
     clean parameters:
 
         w_noisy = w * (1 + eps),  w <- w + (step(w_noisy) - w_noisy).

@@ -115,16 +115,19 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _characterize(args: argparse.Namespace) -> int:
     from exporters.characterize import characterize_cell, plot_loops, summary
 
-    models = _models(args)
+    design = _design(args)
     if args.run_dir:
         from bmru_keras.training import load_run
-        from exporters.characterize import characterize_model
+        from exporters.characterize import characterize_network
+        from exporters.graph import to_network
 
         _, model, _ = load_run(args.run_dir)
-        rows = characterize_model(model, args.unit_current, models, args.vdd)
-    else:  # the reference cell: 350 / 200 / 500 pA
-        loop = characterize_cell(350e-12, 200e-12, 500e-12, models, args.vdd)
-        rows = [{"layer": "reference", "unit": 0, "loop": loop}]
+        rows = characterize_network(to_network(model), design)
+    else:  # the reference cell, scaled with the unit current
+        from exporters.characterize import REFERENCE_CELL
+
+        currents = [units * design.unit_current for units in REFERENCE_CELL]
+        rows = [{"layer": "reference", "unit": 0, "loop": characterize_cell(*currents, design)}]
     result = summary(rows)
     if args.out:
         Path(args.out).mkdir(parents=True, exist_ok=True)
@@ -168,22 +171,26 @@ def _default_passes(args: argparse.Namespace) -> None:
         args.calibration_passes = PASSES
 
 
-def _circuit_options(
-    parser: argparse.ArgumentParser, unit: float, vdd: float, level: bool = True
-) -> None:
+def _circuit_options(parser: argparse.ArgumentParser, level: bool = True) -> None:
+    """The operating point; every default is :class:`exporters.design.Design`'s."""
+    from exporters.design import Design
+
+    design = Design()
     parser.add_argument(
-        "--unit-current", type=float, default=unit, metavar="A",
-        help=f"current of one software unit (default {unit:g} A)",
+        "--unit-current", type=float, default=design.unit_current, metavar="A",
+        help=f"current of one software unit (default {design.unit_current:g} A)",
     )  # fmt: skip
-    parser.add_argument("--vdd", type=float, default=vdd, help=f"supply (default {vdd} V)")
-    parser.add_argument(  # the default is exporters.cells.OUTPUT_CAPACITANCE (not imported: slow)
-        "--output-capacitance", type=float, default=2e-12, metavar="F",
+    parser.add_argument(
+        "--vdd", type=float, default=design.vdd, help=f"supply (default {design.vdd} V)"
+    )
+    parser.add_argument(
+        "--output-capacitance", type=float, default=design.output_capacitance, metavar="F",
         help="capacitor on each memory cell's output, a low-pass on its state current "
-        "(transistor level; default 2e-12 F; 0 for none)",
+        f"(transistor level; default {design.output_capacitance:g} F; 0 for none)",
     )  # fmt: skip
     if level:
         parser.add_argument(
-            "--level", choices=["transistor", "behavioral"], default="transistor",
+            "--level", choices=["transistor", "behavioral"], default=design.level,
             help="MOSFETs of a process, or ideal current-mode elements (fast, no power)",
         )  # fmt: skip
     models = parser.add_argument_group(
@@ -191,86 +198,148 @@ def _circuit_options(
     )
     models.add_argument(
         "--corner", help="process corner: a section of the model library "
-        "(GF180MCU: typical, ff, ss, fs, sf; default typical)",
+        f"(GF180MCU: typical, ff, ss, fs, sf; default {design.corner})",
     )  # fmt: skip
     models.add_argument("--model-library", metavar="FILE", help="your own model library")
     models.add_argument(
         "--model-include", metavar="FILE", action="append", default=[],
         help="a file to .include before the library (repeatable)",
     )  # fmt: skip
+    unit = (1e6 * design.unit_width, 1e6 * design.unit_length)
     models.add_argument(
-        "--unit-device", type=float, nargs=2, metavar=("W_UM", "L_UM"), default=(4.0, 8.0),
-        help="the unit transistor, um (default 4 8; mismatch falls as 1/sqrt(W L))",
+        "--unit-device", type=float, nargs=2, metavar=("W_UM", "L_UM"), default=unit,
+        help=f"the unit transistor, um (default {unit[0]:g} {unit[1]:g}; mismatch falls "
+        "as 1/sqrt(W L))",
     )  # fmt: skip
     models.add_argument("--nmos", help="NMOS device name in --model-library")
     models.add_argument("--pmos", help="PMOS device name in --model-library")
 
 
-def _models(args: argparse.Namespace):
-    """The ProcessModels the circuit options name (None at behavioral level)."""
-    from exporters.pdk import ProcessModels, gf180mcu
+def _design(args: argparse.Namespace):
+    """The :class:`exporters.design.Design` the circuit options name."""
+    from exporters.design import Design
+    from exporters.errors import ExportError
+    from exporters.pdk import ProcessModels
 
-    if getattr(args, "level", "transistor") == "behavioral":
-        return None
+    level = getattr(args, "level", "transistor")
+    width, length = (1e-6 * v for v in args.unit_device)
+    settings = dict(
+        unit_current=args.unit_current, vdd=args.vdd, level=level,
+        output_capacitance=args.output_capacitance, unit_width=width, unit_length=length,
+        temperature=getattr(args, "temperature", 27.0),
+    )  # fmt: skip
     if not args.model_library:
         if args.nmos or args.pmos or args.model_include:
-            raise SystemExit("--nmos, --pmos and --model-include go with --model-library")
-        return gf180mcu(args.corner or "typical", *(1e-6 * v for v in args.unit_device))
+            raise ExportError("--nmos, --pmos and --model-include go with --model-library")
+        return Design(corner=args.corner or "typical", **settings)
+    if level == "behavioral":
+        raise ExportError(
+            "--model-library gives transistor models; the behavioral level has ideal "
+            "elements and reads none (drop one of them)"
+        )
     if not (args.nmos and args.pmos):
-        raise SystemExit("--model-library needs --nmos and --pmos (the device names in it)")
-    return ProcessModels(
+        raise ExportError("--model-library needs --nmos and --pmos (the device names in it)")
+    models = ProcessModels(
         library=Path(args.model_library),
         corner=args.corner,
         nmos=args.nmos,
         pmos=args.pmos,
         includes=tuple(Path(f) for f in args.model_include),
-        width=1e-6 * args.unit_device[0],
-        length=1e-6 * args.unit_device[1],
+        width=width,
+        length=length,
     )
+    for path in (models.library, *models.includes):
+        if not path.is_file():
+            raise ExportError(f"model file {path} not found")
+    return Design(models=models, **settings)
 
 
 def _export(args: argparse.Namespace) -> int:
-    from bmru_keras.training import RunFolderError, load_run
     from exporters import export_to_circuit
 
     out = _output_folder(args.out)
     foreign = out.is_dir() and any(out.iterdir()) and not (out / "network.spice").exists()
     if foreign and not args.overwrite:
+        from bmru_keras.training import RunFolderError
+
         raise RunFolderError(
             f"--out {out} is a non-empty folder that holds no export (no network.spice); "
             "choose an empty or new folder, or pass --overwrite to write into it"
         )
-    _, model, _ = load_run(args.run_dir)
-    circuit = export_to_circuit(
-        model, unit_current=args.unit_current, vdd=args.vdd, level=args.level,
-        models=_models(args), output_capacitance=args.output_capacitance,
-    )  # fmt: skip
-    out = circuit.write(out)
+    design = _design(args)
+    model, stimuli = _export_source(args)
+    circuit = export_to_circuit(model, design)
+    out = circuit.write(out, stimuli)
     count = f"{circuit.transistor_count} transistors {circuit.transistors}"
     print(f"{count if circuit.transistors else 'ideal elements'}; written to {out}")
+    print(f"{len(stimuli)} testbenches: run one with `ngspice -b tb_<clip>.spice` in {out}")
     return 0
 
 
+def _export_source(args: argparse.Namespace):
+    """The model of a run folder or a bare ``.keras`` file, and the
+    testbench stimuli: ``--clips`` held-out clips of a run's data, or the
+    clips of ``--inputs FILE.npy``."""
+    import numpy as np
+
+    from bmru_keras.training import RunFolderError, load_run, run_inputs
+    from exporters.kit import clip_stimuli
+
+    source = Path(args.source)
+    if source.is_file():
+        import keras
+
+        try:
+            model = keras.saving.load_model(source)
+        except Exception as error:  # Keras raises several types for a bad file
+            raise RunFolderError(
+                f"{source} cannot be loaded as a Keras model ({type(error).__name__}: {error})"
+            ) from None
+        if not args.inputs:
+            return model, []
+        x = np.load(args.inputs)
+        names = [f"input{i}" for i in range(len(x))]
+        return model, clip_stimuli(model, x, names)
+    if args.inputs:
+        raise RunFolderError("--inputs goes with a bare .keras file; a run's clips are its own")
+    config, model, normalization = load_run(source)
+    if not args.clips:
+        return model, []
+    data_dir = args.data_dir or config.data.dir
+    if data_dir is None:
+        from bmru_keras.data.speech_commands import sample_dir
+
+        data_dir = sample_dir()
+    names, data, x = run_inputs(config, normalization, data_dir, "heldout", args.clips)
+    keys = [clip.key for clip in data.clips]
+    stimuli = clip_stimuli(model, x, keys, data.labels, names, config.model.decision)
+    return model, stimuli
+
+
 def _verify(args: argparse.Namespace) -> int:
+    from exporters.study import StudyOptions
     from exporters.verify import verify_run, write_report
 
     _default_passes(args)
-    split = "testing" if args.split == "test" else args.split
-    out = Path(args.out or Path(args.run_dir) / f"verification_{args.level}")
-    result = verify_run(
-        args.run_dir, args.data_dir, split, args.clips, args.workers,
-        args.unit_current, args.vdd, level=args.level, models=_models(args),
-        temperature=args.temperature, out=out, restart=args.restart,
-        scheduler=args.scheduler, calibration_clips=args.calibrate,
-        calibration_passes=args.calibration_passes,
-        output_capacitance=args.output_capacitance,
+    options = StudyOptions(
+        args.run_dir, args.data_dir, _split(args.split), args.clips, _design(args),
+        args.calibrate, args.calibration_passes, args.workers, args.scheduler, args.restart,
     )  # fmt: skip
+    out = Path(args.out or Path(args.run_dir) / f"verification_{args.level}")
+    result = verify_run(options, out)
     write_report(result, out)
     if args.json:
         print(json.dumps({k: v for k, v in result.items() if k != "clips"}, default=float))
     else:
         print((out / "verification.md").read_text())
+    if result["n_failed"] == result["n_clips"]:
+        print(f"every clip failed to simulate: {result['clips'][0].get('error')}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _split(split: str) -> str:
+    return "testing" if split == "test" else split
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -291,7 +360,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _robustness(args: argparse.Namespace) -> int:
-    from bmru_keras import robustness
+    from bmru_keras import parameter_noise
 
     if args.study == "software" and args.calibrate:
         from exporters.errors import ExportError
@@ -306,17 +375,29 @@ def _robustness(args: argparse.Namespace) -> int:
         config, model, normalization = load_run(args.run_dir)
         split = "testing" if args.split == "test" else args.split
         _, data, x = run_inputs(config, normalization, args.data_dir, split, args.clips)
-        result = robustness.parameter_noise_study(
+        result = parameter_noise.parameter_noise_study(
             model, x, data.labels, config.model.decision, tuple(args.fractions),
             args.trials, args.seed,
         )  # fmt: skip
         result.update({"run_dir": args.run_dir, "split": split, "n_clips": len(x)})
-        report = robustness.software_report(result)
+        report = parameter_noise.software_report(result)
     else:
         from exporters import robustness as circuit_robustness
+        from exporters.study import StudyOptions
 
-        args.models = _models(args)
-        result = circuit_robustness.STUDIES[args.study](args, out)
+        def optional(values):
+            return None if values is None else tuple(values)
+
+        options = StudyOptions(
+            args.run_dir, args.data_dir, _split(args.split), args.clips, _design(args),
+            args.calibrate, args.calibration_passes, args.workers, args.scheduler,
+            args.restart, trials=args.trials, seed=args.seed, trim_each=args.trim_each,
+            process_corners=optional(args.process_corners),
+            temperatures=optional(args.temperatures),
+            supply_scales=optional(args.supply_scales), frames=args.frames,
+            input_noise=args.input_noise,
+        )  # fmt: skip
+        result = circuit_robustness.STUDIES[args.study](options, out)
         report = result.pop("report")
     (out / f"{args.study}.json").write_text(json.dumps(result, indent=1, default=float))
     (out / f"{args.study}.md").write_text(report)
@@ -379,22 +460,38 @@ def build_parser() -> argparse.ArgumentParser:
         help="sweep exported memory cells in ngspice and compare with the software",
     )
     characterize.add_argument(
-        "run_dir", nargs="?", help="a run folder (default: one reference cell)"
+        "run_dir",
+        nargs="?",
+        help="a run folder (default: one reference cell, thresholds 0.5 / 0.21 units, "
+        "amplitude 0.71)",
     )
-    _circuit_options(characterize, 1e-9, 1.8, level=False)
+    _circuit_options(characterize, level=False)
     characterize.add_argument("--out", help="folder for hysteresis.png and the JSON")
     characterize.add_argument("--json", action="store_true")
     characterize.set_defaults(handler=_characterize)
 
-    export = commands.add_parser("export", help="export a run to a SPICE circuit")
-    export.add_argument("run_dir")
+    export = commands.add_parser(
+        "export", help="export a run or a .keras model to a SPICE kit with testbenches"
+    )
+    export.add_argument("source", help="a run folder or a .keras model file")
     export.add_argument("--out", required=True)
+    export.add_argument(
+        "--clips", type=_count(0), default=3,
+        help="run folder: testbenches of N held-out clips (default 3; 0 for none)",
+    )  # fmt: skip
+    export.add_argument(
+        "--data-dir", help="run folder: the dataset of the testbench clips (default the run's)"
+    )
+    export.add_argument(
+        "--inputs", metavar="FILE.npy",
+        help=".keras file: network inputs (clips, frames, inputs) to write testbenches of",
+    )  # fmt: skip
     export.add_argument(
         "--overwrite",
         action="store_true",
         help="write into a non-empty folder that is not an export",
     )
-    _circuit_options(export, 3e-10, 0.9)
+    _circuit_options(export)
     export.set_defaults(handler=_export)
 
     verify = commands.add_parser(
@@ -424,7 +521,7 @@ def build_parser() -> argparse.ArgumentParser:
     _calibration_passes(verify)
     verify.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask cluster")
     verify.add_argument("--json", action="store_true")
-    _circuit_options(verify, 3e-10, 0.9)
+    _circuit_options(verify)
     verify.set_defaults(handler=_verify)
 
     sweep = commands.add_parser(
@@ -499,7 +596,7 @@ def build_parser() -> argparse.ArgumentParser:
     robust.add_argument("--out", help="report folder (default RUN_DIR/robustness)")
     robust.add_argument("--restart", action="store_true", help="discard earlier results")
     robust.add_argument("--json", action="store_true")
-    _circuit_options(robust, 3e-10, 0.9, level=False)
+    _circuit_options(robust, level=False)
     robust.set_defaults(handler=_robustness)
 
     demo = commands.add_parser(

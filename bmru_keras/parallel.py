@@ -13,6 +13,8 @@ the jobs must then be importable and picklable on the workers.
 import json
 import multiprocessing
 import re
+import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -93,12 +95,39 @@ def map_unordered(
     jobs: Iterable[Any],
     workers: int = 1,
     scheduler: Any = None,
+    label: str | None = None,
 ) -> Iterator[Any]:
     """Yield ``fn(job)`` for every job, in the order the jobs finish.
 
     ``workers <= 1`` without a scheduler runs in this process, in order.
+    With ``label``, progress goes to stderr (:func:`progress`).
     """
     jobs = list(jobs)
+    results = _map(fn, jobs, workers, scheduler)
+    yield from progress(results, len(jobs), label) if label else results
+
+
+def progress(items: Iterable[Any], total: int, label: str, stream=None) -> Iterator[Any]:
+    """Yield ``items``, writing ``label: k/total, elapsed, about T left`` to
+    ``stream`` (stderr): rewritten in place on a terminal, else a line at
+    every tenth of the way."""
+    stream = stream or sys.stderr
+    start = time.monotonic()
+    terminal = stream.isatty()
+    step = max(1, total // 10)
+    for done, item in enumerate(items, 1):
+        yield item
+        if terminal or done % step == 0 or done == total:
+            elapsed = time.monotonic() - start
+            left = elapsed / done * (total - done)
+            text = f"{label}: {done}/{total}, {elapsed:.0f} s, about {left:.0f} s left"
+            stream.write(
+                ("\r" + text + ("\n" if done == total else "")) if terminal else text + "\n"
+            )
+            stream.flush()
+
+
+def _map(fn, jobs: list, workers: int, scheduler) -> Iterator[Any]:
     if scheduler is not None:
         yield from _dask(fn, jobs, scheduler)
     elif workers <= 1:

@@ -104,7 +104,7 @@ def run_sweep(
             }
         )
     with open(log, "a") as file:
-        for row in map_unordered(_train, jobs, workers, scheduler):
+        for row in map_unordered(_train, jobs, workers, scheduler, "trainings"):
             file.write(json.dumps(row) + "\n")
             file.flush()
             rows[(row["point"], row["seed"])] = row

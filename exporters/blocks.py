@@ -1,22 +1,15 @@
-"""Current-mode building blocks, written as SPICE subcircuits.
-
-Signals are currents. A value is carried by the current of a diode-connected
-NMOS (an "n-node": its gate voltage lets NMOS mirror outputs copy the current
-as sinks). A signed value is a pair ``(pos, neg)`` of n-nodes (either may be
-absent), worth ``pos - neg``. A mirror output of width ``ratio * W`` copies
-``ratio`` times the current.
-
-Every block is one ``.subckt`` (a :class:`Block`): its ports are the nets it
-reads and writes plus ``vdd`` and ``gnd``; the exporter instantiates it once.
+"""Current mirrors: the realizable devices of a weight (:class:`Sizing`), and
+the current-mode pieces the lowering builds blocks from (summing nodes,
+copies). A mirror output of width ``ratio * W`` copies ``ratio`` times the
+current of its diode (see :mod:`exporters.circuit` for the signals).
 """
 
-import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from exporters.pdk import ProcessModels
+from exporters.circuit import Block
 
 
 @dataclass(frozen=True)
@@ -132,89 +125,50 @@ class Sizing:
         return None
 
 
-@dataclass
-class Block:
-    """One subcircuit: its name, ports, body lines and transistor count."""
-
-    name: str
-    kind: str  # input, dense, relu, memory, add, readout
-    ports: list[str]
-    lines: list[str] = field(default_factory=list)
-    transistors: int = 0
-    _count: int = 0
-    _devices: int = 0
-
-    def net(self, hint: str) -> str:
-        self._count += 1
-        return f"{hint}{self._count}"
-
-    def mos(
-        self,
-        kind: str,
-        d: str,
-        g: str,
-        s: str,
-        models: ProcessModels,
-        mirror=None,
-        name: str | None = None,
-    ):
-        """A transistor: the unit device, or the devices of ``mirror`` (in
-        series from ``d`` to ``s`` when it has several, their bulk on ``s``).
-
-        Its name is ``name``, or ``M<k>`` for the block's k-th unnamed call;
-        series devices after the first add ``x<i>``. Names do not depend on
-        any mirror's size: a circuit rebuilt with other ratios (a trim) names
-        every device as before, and a Monte Carlo chip
-        (:mod:`exporters.mismatch` draws by name) stays the same chip."""
-        if name is None:
-            self._devices += 1
-            name = f"M{self._devices}"
-        width = models.width if mirror is None else mirror.width
-        length = models.length if mirror is None else mirror.length
-        m = 1 if mirror is None else mirror.m
-        series = 1 if mirror is None else mirror.series
-        device = models.nmos if kind == "n" else models.pmos
-        nodes = [d, *(f"{name}_k{i}" for i in range(1, series)), s]
-        for i, (drain, source) in enumerate(itertools.pairwise(nodes)):
-            self.transistors += m
-            self.lines.append(
-                f"{name}{f'x{i}' if i else ''} {drain} {g} {source} {s} {device} "
-                f"w={width:.6g} l={length:.6g}" + (f" m={m}" if m > 1 else "")
-            )
-
-    def instance(self, line: str, transistors: int) -> None:
-        self.lines.append(line)
-        self.transistors += transistors
-
-    def text(self) -> str:
-        return "\n".join(
-            [
-                f".subckt {self.name} {' '.join(self.ports)}",
-                *self.lines,
-                f".ends {self.name}",
-            ]
-        )
-
-
-def sum_node(block: Block, terms: list, models, sizing, source: str = "vdd"):
+def sum_node(block: Block, terms: list, unit, sizing: Sizing, source: str = "vdd"):
     """A diode-connected PMOS (source on ``source``) that carries
     ``sum(ratio * current(n-node))`` over ``terms`` = [(n-node, ratio)], by
     NMOS copies sinking from it. Returns the node (a p-node: PMOS copies of
     its gate voltage source the sum) and the realized mirrors."""
     node = block.net("s")
-    block.mos("p", node, node, source, models)
+    block.mos("p", node, node, source, unit)
     realized = []
     for t, (n_node, ratio) in enumerate(terms):
         mirror = sizing.mirror(ratio)
         realized.append(mirror)
         if mirror is not None:  # named by its sum and term: a trim does not rename it
-            block.mos("n", node, n_node, "gnd", models, mirror, name=f"M{node}_{t}")
+            block.mos("n", node, n_node, "gnd", unit, mirror, name=f"M{node}_{t}")
     return node, realized
 
 
-def p_to_n(block: Block, p_node: str, out: str, models, source: str = "vdd") -> str:
+def p_to_n(block: Block, p_node: str, out: str, unit, source: str = "vdd") -> str:
     """Copy the current of p-node ``p_node`` into the new n-node ``out`` (the
     copy's source on ``source``)."""
-    block.mos("p", out, p_node, source, models)
-    block.mos("n", out, out, "gnd", models)
+    block.mos("p", out, p_node, source, unit)
+    block.mos("n", out, out, "gnd", unit)
     return out
+
+
+def quantize(values: np.ndarray, sizing: Sizing) -> np.ndarray:
+    """The values ``sizing``'s mirrors realize (sign kept; 0 where a value
+    rounds to no mirror)."""
+    out = np.zeros_like(values, dtype=float)
+    for index, value in np.ndenumerate(values):
+        mirror = sizing.mirror(value) if value != 0 else None
+        out[index] = 0.0 if mirror is None else np.sign(value) * sizing.realized(mirror)
+    return out
+
+
+def weight_row(layer: str, ratio: float, mirror: Mirror | None, sizing: Sizing) -> dict:
+    """A row of the weight report: a requested ratio, what its mirror realizes."""
+    realized = 0.0 if mirror is None else sizing.realized(mirror)
+    return {
+        "layer": layer,
+        "requested": ratio,
+        "realized": realized,
+        "relative_error": realized / ratio - 1,
+        "width_um": None if mirror is None else mirror.width * 1e6,
+        "length_um": None if mirror is None else mirror.length * 1e6,
+        "devices": 0 if mirror is None else mirror.m * mirror.series,
+        "series": 0 if mirror is None else mirror.series,
+    }

@@ -56,8 +56,9 @@ import keras
 import numpy as np
 
 from bmru_keras.parallel import map_unordered
+from exporters.deck import CircuitExport
 from exporters.errors import SimulationError
-from exporters.export import CircuitExport
+from exporters.graph import output_layer
 from exporters.simulate import simulate_job
 from exporters.software import local_sums, quantized_model
 
@@ -102,14 +103,6 @@ def _trim(hw: np.ndarray, sw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return gains, offsets
 
 
-def readout_layer(model: keras.Model) -> str:
-    """The name of the layer whose output is the model's (the readout)."""
-    for layer in model.layers:
-        if layer.output is model.outputs[0]:
-            return layer.name
-    raise ValueError("the model's output is not the output of one of its layers")
-
-
 def measure_trims(
     model: keras.Model,
     export: CircuitExport,
@@ -124,9 +117,9 @@ def measure_trims(
     (:func:`exporters.software.local_sums`): ``(gains, offsets)``, each keyed
     by layer name."""
     realized = quantized_model(model, export)
-    readout = readout_layer(model)
+    readout = output_layer(model)
     jobs = [(export, i, x[i], frame, 27.0) for i in range(len(x))]
-    results = dict(map_unordered(simulate_job, jobs, workers, scheduler))
+    results = dict(map_unordered(simulate_job, jobs, workers, scheduler, "calibration clips"))
     done = [i for i in range(len(x)) if "error" not in results[i]]
     if not done:
         raise SimulationError(f"every calibration clip failed to simulate: {results[0]['error']}")

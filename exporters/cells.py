@@ -36,54 +36,42 @@ voltage of PMOS mirror outputs (the cell's input ``in_p``).
 ``pout``: one PMOS mirror output (the cell's output current, or a copy).
 """
 
-from exporters.pdk import ProcessModels
+from exporters.circuit import Capacitor, Device, Subcircuit
 
 CELL_PORTS = ("in_p", "v0", "th_n", "wd_n", "gn_n", "out", "vdd", "gnd")
-
-
-def _device(name: str, d: str, g: str, s: str, b: str, model: str) -> str:
-    return f"{name} {d} {g} {s} {b} {model} w={{w}} l={{l}}"
-
 
 #: Farads on each cell's output node by default (see the module).
 OUTPUT_CAPACITANCE = 2e-12
 
+#: Each cell bias: its node prefix in the netlist, its name in the bias table.
+CELL_BIASES = (("th", "I_thresh"), ("wd", "I_width"), ("gn", "I_gain"))
 
-def cell_library(models: ProcessModels, output_capacitance: float = OUTPUT_CAPACITANCE) -> str:
-    """The ``.subckt`` definitions, parameterised by the unit size; no
-    output capacitor when ``output_capacitance`` is 0."""
+
+def cell_library(output_capacitance: float = OUTPUT_CAPACITANCE) -> list[Subcircuit]:
+    """The library cells, their unit devices sized by the ``w`` / ``l``
+    parameters; no output capacitor when ``output_capacitance`` is 0."""
     if output_capacitance < 0:
         raise ValueError(f"output_capacitance={output_capacitance:g} F: give 0 or more")
-    n, p = models.nmos, models.pmos
-    size = f"w={models.width:.3g} l={models.length:.3g}"
     cell = [
-        f".subckt fqbmru_cell {' '.join(CELL_PORTS)} {size}",
-        _device("M1", "v0", "in_p", "vdd", "vdd", p),
-        _device("M2", "v0", "th_n", "gnd", "gnd", n),
-        _device("M3", "out", "v0", "tg", "gnd", n),
-        _device("M4", "out", "out", "vdd", "vdd", p),
-        _device("M5", "tg", "gn_n", "gnd", "gnd", n),
-        _device("M6", "fb", "v0", "tw", "gnd", n),
-        _device("M7", "fb", "fb", "vdd", "vdd", p),
-        _device("M8", "tw", "wd_n", "gnd", "gnd", n),
-        _device("M9", "v0", "fb", "vdd", "vdd", p),
-        *([f"C1 out vdd {output_capacitance:.4g}"] if output_capacitance else []),
-        ".ends fqbmru_cell",
+        Device("M1", "p", "v0", "in_p", "vdd", "vdd"),
+        Device("M2", "n", "v0", "th_n", "gnd", "gnd"),
+        Device("M3", "n", "out", "v0", "tg", "gnd"),
+        Device("M4", "p", "out", "out", "vdd", "vdd"),
+        Device("M5", "n", "tg", "gn_n", "gnd", "gnd"),
+        Device("M6", "n", "fb", "v0", "tw", "gnd"),
+        Device("M7", "p", "fb", "fb", "vdd", "vdd"),
+        Device("M8", "n", "tw", "wd_n", "gnd", "gnd"),
+        Device("M9", "p", "v0", "fb", "vdd", "vdd"),
     ]
-    refs = [
-        f".subckt nref d gnd {size}",
-        _device("M1", "d", "d", "gnd", "gnd", n),
-        ".ends nref",
-        f".subckt pref d vdd {size}",
-        _device("M1", "d", "d", "vdd", "vdd", p),
-        ".ends pref",
-        f".subckt pout d g vdd {size}",
-        _device("M1", "d", "g", "vdd", "vdd", p),
-        ".ends pout",
+    if output_capacitance:
+        cell.append(Capacitor("C1", "out", "vdd", output_capacitance))
+    return [
+        Subcircuit("fqbmru_cell", list(CELL_PORTS), cell, sized=True),
+        Subcircuit("nref", ["d", "gnd"], [Device("M1", "n", "d", "d", "gnd", "gnd")], True),
+        Subcircuit("pref", ["d", "vdd"], [Device("M1", "p", "d", "d", "vdd", "vdd")], True),
+        Subcircuit("pout", ["d", "g", "vdd"], [Device("M1", "p", "d", "g", "vdd", "vdd")], True),
     ]
-    header = "* bmru-keras cell library (generated; see exporters/cells.py)"
-    return "\n".join([header, *cell, *refs, ""])
 
 
-#: Transistors per subcircuit, for the counts by block.
-TRANSISTORS = {"fqbmru_cell": 9, "nref": 1, "pref": 1, "pout": 1}
+#: Transistors per library cell, for the counts by block.
+TRANSISTORS = {sub.name: sub.transistors for sub in cell_library(0)}

@@ -5,10 +5,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from exporters import spice
 from exporters.cells import cell_library
+from exporters.design import Design
 from exporters.errors import SimulationError
-from exporters.pdk import ProcessModels, gf180mcu
+from exporters.network import Memory, Network
+from exporters.ngspice import run_deck
+from exporters.writers.transistor import subcircuit_text
 
 
 @dataclass
@@ -42,67 +44,56 @@ def characterize_cell(
     i_thresh: float,
     i_width: float,
     i_gain: float,
-    models: ProcessModels | None = None,
-    vdd: float = 1.8,
+    design: Design | None = None,
     ramp_seconds: float = 1.0,
-    temperature: float = 27.0,
 ) -> Hysteresis:
     """Ramp the input from 0 to ``1.5 * I_thresh`` and back over
     ``2 * ramp_seconds`` (slow against the cell's switching time at pA
-    currents) and measure the hysteresis loop."""
+    currents) and measure the hysteresis loop, at ``design``'s process,
+    supply and temperature."""
     if not 0 <= i_width <= i_thresh or i_thresh <= 0 or i_gain <= 0:
         raise ValueError(
             "need 0 <= I_width <= I_thresh, I_thresh > 0 and I_gain > 0; got "
             f"{i_thresh}, {i_width}, {i_gain}"
         )
+    design = design or Design()
+    models, vdd = design.process(), design.vdd
     # A cell whose low threshold is (nearly) 0 never falls, as its software unit.
     falls = i_thresh - i_width > 0.02 * i_thresh
-    models = models or gf180mcu()
     peak = 1.5 * i_thresh
-    with spice.top_level(cell_library(models)) as (sk, circuit, library):
-        with circuit:
-            vdd_net, gnd = sk.Net("vdd"), sk.Net("0")
-            nets = {
-                name: sk.Net(name)
-                for name in ("in_p", "v0", "th_n", "wd_n", "gn_n", "out", "sense")
-            }
-            sk.V(ref="DD", dc_value=vdd)["p", "n"] += vdd_net, gnd
-            cell = sk.Part(library.name, "fqbmru_cell")
-            for port, net in nets.items():
-                if port != "sense":
-                    cell[port] += net
-            cell["vdd"] += vdd_net
-            cell["gnd"] += gnd
-            for port, current in (
-                ("th_n", i_thresh),
-                ("wd_n", i_width),
-                ("gn_n", i_gain),
-            ):
-                sk.I(ref=f"B_{port}", dc_value=current)["p", "n"] += vdd_net, nets[port]
-                reference = sk.Part(library.name, "nref")
-                reference["d"] += nets[port]
-                reference["gnd"] += gnd
-            reference = sk.Part(library.name, "pref")
-            reference["d"] += nets["in_p"]
-            reference["vdd"] += vdd_net
-            output = sk.Part(library.name, "pout")
-            output["d"] += nets["sense"]
-            output["g"] += nets["out"]
-            output["vdd"] += vdd_net
-            sk.V(ref="SENSE", dc_value=vdd / 2)["p", "n"] += nets["sense"], gnd
-        spice_circuit = spice.netlist(sk, circuit, library)  # it includes the library file
-        # The input: a piecewise-linear current drawn through the input reference.
-        ramp = [(0, 0), (ramp_seconds, peak), (2 * ramp_seconds, 0)]
-        spice_circuit.PieceWiseLinearCurrentSource("IN", "in_p", spice_circuit.gnd, values=ramp)
-        simulator = spice.simulator(spice_circuit, models.spice_lines(), temperature)
-        step = 2 * ramp_seconds / 4000
-        try:
-            analysis = simulator.transient(step_time=step, end_time=2 * ramp_seconds)
-        except Exception as error:  # InSpice raises NgSpiceCommandError and others
-            raise SimulationError(f"the cell transient did not complete: {error}") from error
-    time = np.asarray(analysis.time, float)
-    out = np.asarray(analysis.branches["vsense"], float)
-    supply = -np.asarray(analysis.branches["vdd"], float)
+    ramp = [(0, 0), (ramp_seconds, peak), (2 * ramp_seconds, 0)]
+    step = 2 * ramp_seconds / 4000
+    cells = "\n".join(
+        subcircuit_text(sub, models) for sub in cell_library(design.output_capacitance)
+    )
+    deck = "\n".join(
+        [
+            "* one FQ-BMRU cell, its input ramped up and down",
+            *models.spice_lines(),
+            cells,
+            f"VDD vdd 0 {vdd:g}",
+            "X1 in_p v0 th_n wd_n gn_n out vdd 0 fqbmru_cell",
+            *(
+                line
+                for port, current in (("th_n", i_thresh), ("wd_n", i_width), ("gn_n", i_gain))
+                for line in (f"IB_{port} vdd {port} {current:g}", f"XR_{port} {port} 0 nref")
+            ),
+            "XP in_p vdd pref",
+            "XO sense out vdd pout",
+            f"VSENSE sense 0 {vdd / 2:g}",
+            "IIN in_p 0 PWL(" + " ".join(f"{t:g} {i:g}" for t, i in ramp) + ")",
+            f".options temp={design.temperature:g} tnom=27",
+            f".tran {step:g} {2 * ramp_seconds:g}",
+            ".end",
+        ]
+    )
+    try:
+        vectors = run_deck(deck, 2 * ramp_seconds)
+    except SimulationError as error:
+        raise SimulationError(f"the cell transient did not complete: {error}") from error
+    time = vectors["time"]
+    out = vectors["vsense#branch"]
+    supply = -vectors["vdd#branch"]
     current_in = np.interp(time, [p[0] for p in ramp], [p[1] for p in ramp])
     high = out > 0.5 * i_gain
     rising = time < ramp_seconds
@@ -128,24 +119,24 @@ def characterize_cell(
     )
 
 
-def characterize_model(
-    model, unit_current: float, models: ProcessModels | None = None, vdd: float = 1.8
-) -> list[dict]:
-    """Characterize the cell of every FQ-BMRU unit of a Keras model with its
-    mapped bias currents; one row per unit."""
-    from bmru_keras.layers import FQBMRU
-    from exporters.mapping import fqbmru_cell_currents
+#: The reference cell without a model, in units: 350 / 200 / 500 pA at 700 pA.
+REFERENCE_CELL = (0.5, 2 / 7, 5 / 7)
 
-    models = models or gf180mcu()
+
+def characterize_network(network: Network, design: Design | None = None) -> list[dict]:
+    """Characterize the cell of every FQ-BMRU unit of a network with its
+    mapped bias currents at ``design``; one row per unit."""
+    design = design or Design()
     rows = []
-    for layer in model.layers:
-        if not isinstance(layer, FQBMRU):
+    for op in network.operations:
+        if not isinstance(op, Memory):
             continue
-        for unit, currents in enumerate(fqbmru_cell_currents(layer, unit_current)):
-            loop = characterize_cell(
-                currents.i_thresh, currents.i_width, currents.i_gain, models, vdd
-            )
-            rows.append({"layer": layer.name, "unit": unit, "loop": loop})
+        for unit, (high, low, alpha) in enumerate(
+            zip(op.beta_high, op.beta_low, op.alpha, strict=True)
+        ):
+            currents = np.array([high, high - low, alpha]) * design.unit_current
+            loop = characterize_cell(*currents, design)
+            rows.append({"layer": op.name, "unit": unit, "loop": loop})
     if not rows:
         raise ValueError("the model has no FQBMRU layer to characterize")
     return rows
@@ -187,13 +178,14 @@ def plot_loops(rows: list[dict], path) -> None:
     fig, axes = plt.subplots(lines, columns, figsize=(3.2 * columns, 2.6 * lines), squeeze=False)
     for ax, row in zip(axes.flat, rows, strict=False):
         loop = row["loop"]
-        ax.plot(1e12 * loop.input_current, 1e12 * loop.output_current, lw=1)
-        ax.axvline(1e12 * loop.i_thresh, ls="--", c="C1", lw=0.8)
-        ax.axvline(1e12 * (loop.i_thresh - loop.i_width), ls="--", c="C2", lw=0.8)
-        ax.axhline(1e12 * loop.i_gain, ls="--", c="C3", lw=0.8)
+        ax.plot(1e12 * loop.input_current, 1e12 * loop.output_current, lw=1, label="circuit")
+        ax.axvline(1e12 * loop.i_thresh, ls="--", c="C1", lw=0.8, label="beta_high")
+        ax.axvline(1e12 * (loop.i_thresh - loop.i_width), ls="--", c="C2", lw=0.8, label="beta_low")
+        ax.axhline(1e12 * loop.i_gain, ls="--", c="C3", lw=0.8, label="alpha")
         ax.set_title(f"{row['layer']} unit {row['unit']}", fontsize=9)
         ax.set_xlabel("input (pA)", fontsize=8)
         ax.set_ylabel("output (pA)", fontsize=8)
+    axes.flat[0].legend(fontsize=7, title="software", title_fontsize=7)
     for ax in axes.flat[len(rows) :]:
         ax.axis("off")
     fig.tight_layout()

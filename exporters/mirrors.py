@@ -23,10 +23,12 @@ import functools
 
 import numpy as np
 
-from exporters.blocks import WIDTHS, Block, Family, Mirror, Sizing
+from exporters.blocks import WIDTHS, Family, Mirror, Sizing
+from exporters.circuit import Block
 from exporters.errors import SimulationError
+from exporters.ngspice import run_deck
 from exporters.pdk import ProcessModels
-from exporters.simulate import run_deck
+from exporters.writers.transistor import element_line
 
 POINTS = 12  # measured nominal ratios per family
 
@@ -51,9 +53,10 @@ def _deck(
 ) -> str:
     """A unit diode and every measured copy of it, each copy's drain held by
     a 0-V probe at the voltage a unit PMOS diode (a summing node) sits at."""
-    block = Block("copies", "test", [])
-    block.mos("n", "d", "d", "0", models)
-    block.mos("p", "p", "p", "vdd", models)
+    block = Block("copies", [])
+    unit = (models.width, models.length)
+    block.mos("n", "d", "d", "0", unit)
+    block.mos("p", "p", "p", "vdd", unit)
     lines = [f".title mirror copy ratios ({models.nmos})", *models.spice_lines()]
     lines += [
         f"VDD vdd 0 {vdd:g}",
@@ -63,8 +66,9 @@ def _deck(
     ]
     for k, mirror in enumerate(mirrors):
         lines.append(f"VC{k} held c{k} 0")
-        block.mos("n", f"c{k}", "d", "0", models, mirror)
-    return "\n".join([*lines, *block.lines, f".temp {temperature:g}", ".tran 1u 20u", ".end"])
+        block.mos("n", f"c{k}", "d", "0", unit, mirror)
+    devices = [element_line(device, models) for device in block.elements]
+    return "\n".join([*lines, *devices, f".temp {temperature:g}", ".tran 1u 20u", ".end"])
 
 
 def measure_copies(

@@ -10,12 +10,13 @@ subcircuit so that no two cells share a sample.
 """
 
 import dataclasses
-import re
 import zlib
 
 import numpy as np
 
-from exporters.export import CircuitExport
+from exporters.circuit import Device, Instance
+from exporters.deck import CircuitExport
+from exporters.writers.transistor import write_transistor
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,55 +43,48 @@ GF180MCU_MISMATCH = Pelgrom(
     dl=0.15e-6,
 )
 
-_DEVICE = re.compile(r"^(M\S*) (\S+) (\S+) (\S+) (\S+) (\S+) (.*)$")
-
-
-def _size(params: str, name: str, default: float) -> float:
-    match = re.search(rf"\b{name}=([^\s]+)", params)
-    return default if match is None or match.group(1).startswith("{") else float(match.group(1))
-
 
 def mismatched(
     export: CircuitExport, seed: int, pelgrom: Pelgrom = GF180MCU_MISMATCH
 ) -> CircuitExport:
     """A copy of ``export`` whose every transistor has its own mismatch, drawn
     from ``seed`` and the device's name (the same seed gives the same
-    netlist, and a device the same draws in a rebuilt circuit)."""
-    if export.models is None:
+    netlist, and a device the same draws in a rebuilt circuit). Each memory
+    cell gets its own copy of the cell subcircuit."""
+    circuit = export.circuit
+    if circuit is None or export.models is None:
         raise ValueError("mismatch needs a transistor-level export")
     models = export.models
-    library = export.library.splitlines()
-    start = library.index(next(line for line in library if line.startswith(".subckt fqbmru_cell")))
-    end = library.index(".ends fqbmru_cell")
-    cell = library[start : end + 1]
-    copies, lines = [], []
-    for line in library:
-        if line.startswith("X") and line.endswith(" fqbmru_cell"):
-            name = f"fqbmru_cell_{len(copies)}"
-            copies.append([cell[0].replace("fqbmru_cell", name, 1), *cell[1:-1], f".ends {name}"])
-            line = line[: -len("fqbmru_cell")] + name
-        lines.append(line)
-    out, subckt = [], ""
-    for line in [*lines, *(c for copy in copies for c in copy)]:
-        if line.startswith(".subckt "):
-            subckt = line.split()[1]
-        match = _DEVICE.match(line)
-        if match is None:
-            out.append(line)
-            continue
-        # Each device's draws depend on the seed and its name only: a circuit
+    cells = {sub.name: sub for sub in circuit.library}
+
+    def draw(device: Device, subcircuit: str) -> Device:
+        # The draws depend on the seed and the device's name only: a circuit
         # rebuilt with other mirror sizes (a trim) keeps every device's sample.
-        rng = np.random.default_rng([seed, zlib.crc32(f"{subckt}/{match.group(1)}".encode())])
-        params = match.group(7)
-        width = _size(params, "w", models.width)
-        length = _size(params, "l", models.length)
-        m = _size(params, "m", 1)
-        area = (width + pelgrom.dw) * (length - pelgrom.dl) * m
-        is_n = match.group(6) == models.nmos
-        avt, ak = (
-            (pelgrom.nmos_avt, pelgrom.nmos_ak) if is_n else (pelgrom.pmos_avt, pelgrom.pmos_ak)
-        )
+        rng = np.random.default_rng([seed, zlib.crc32(f"{subcircuit}/{device.name}".encode())])
+        width = models.width if device.width is None else device.width
+        length = models.length if device.length is None else device.length
+        area = (width + pelgrom.dw) * (length - pelgrom.dl) * device.m
+        n = device.kind == "n"
+        avt, ak = (pelgrom.nmos_avt, pelgrom.nmos_ak) if n else (pelgrom.pmos_avt, pelgrom.pmos_ak)
         dvt = rng.normal(0, avt / np.sqrt(area))
         dk = rng.normal(0, ak / np.sqrt(area))
-        out.append(f"{line} delvto={dvt:.4e} mulu0={1 - dk:.5f}")
-    return dataclasses.replace(export, library="\n".join(out) + "\n")
+        return dataclasses.replace(device, params=(("delvto", dvt), ("mulu0", 1 - dk)))
+
+    def drawn(elements, subcircuit: str) -> list:
+        return [draw(e, subcircuit) if isinstance(e, Device) else e for e in elements]
+
+    copies, blocks = [], []
+    for block in circuit.blocks:
+        elements = []
+        for element in drawn(block.elements, block.name):
+            if isinstance(element, Instance) and element.subcircuit in cells:
+                cell = cells[element.subcircuit]
+                name = f"{cell.name}_{len(copies)}"
+                copies.append(
+                    dataclasses.replace(cell, name=name, elements=drawn(cell.elements, name))
+                )
+                element = dataclasses.replace(element, subcircuit=name)
+            elements.append(element)
+        blocks.append(dataclasses.replace(block, elements=elements))
+    chip = dataclasses.replace(circuit, library=[*circuit.library, *copies], blocks=blocks)
+    return write_transistor(chip, models, export.vdd, export.unit_current, top=export.netlist)

@@ -24,9 +24,9 @@ import time
 
 import numpy as np
 
-from exporters.export import CircuitExport
-from exporters.mapping import CELL_BIASES
-from exporters.simulate import input_sources, run_deck
+from exporters.deck import CircuitExport
+from exporters.ngspice import run_deck
+from exporters.stimulus import input_sources
 
 ELECTRON = 1.602176634e-19
 
@@ -40,21 +40,14 @@ def noise_sources(export: CircuitExport, input_noise: float, step: float, seed: 
     for net in export.inputs:
         amplitude = input_noise * export.unit_current
         lines.append(f"INZ_{net} vdd_bias {net} DC 0 TRNOISE({amplitude:.4g} {step:.4g} 0 0)")
-    for row in export.bias_table:
-        if row["amperes"] <= 0:
+    for source in export.bias_sources:
+        if source.amperes <= 0:
             continue
-        node = (
-            "iref_unit"
-            if row["block"] == "reference"
-            else f"{_BIAS_NODES[row['name']]}_{row['block']}_{row['unit']}"
-        )
-        amplitude = np.sqrt(ELECTRON * row["amperes"] / step)
+        amplitude = np.sqrt(ELECTRON * source.amperes / step)
+        node = source.node
         lines.append(f"INZ_{node} vdd_bias {node} DC 0 TRNOISE({amplitude:.4g} {step:.4g} 0 0)")
     lines.append(f".options seed={seed}")  # ngspice needs a positive seed
     return lines
-
-
-_BIAS_NODES = {label: key for key, label, _ in CELL_BIASES}
 
 
 def cell_noise(
@@ -74,7 +67,7 @@ def cell_noise(
     stop = len(features) * frame
     deck = export.spice(
         [
-            *input_sources(export, features, frame),
+            *input_sources(export.inputs, export.unit_current, features, frame),
             *noise_sources(export, input_noise, step, seed),
             f".tran {step / 2:.4g} {stop:.6g} 0 {step / 2:.4g}",
         ]

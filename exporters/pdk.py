@@ -7,7 +7,9 @@ corners ``typical``, ``ff``, ``ss``, ``fs``, ``sf`` and the 3.3 V devices
 ``nfet_03v3`` / ``pfet_03v3``.
 """
 
+import functools
 import importlib.metadata
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +31,7 @@ class ProcessModels:
         nmos, pmos: device names, used as ``M... d g s b NAME w=.. l=..``.
         width, length: the unit device size in metres (mirror ratios scale
             the width).
+        licence: the models' licence file (copied beside them in a kit).
         options: extra ``.option`` settings (``gmin=1e-15``: the default
             1e-12 S adds ~0.5 pA per junction, too much at pA currents).
     """
@@ -40,20 +43,47 @@ class ProcessModels:
     includes: tuple[Path, ...] = ()
     width: float = 4e-6
     length: float = 8e-6
+    licence: Path | None = None
     options: tuple[str, ...] = field(default=("gmin=1e-15", "reltol=1e-4", "abstol=1e-15"))
 
-    def spice_lines(self) -> list[str]:
-        """The lines a netlist needs to use these models."""
+    def check(self) -> None:
+        """Refuse missing files and a corner the library has no section for."""
         for path in (*self.includes, self.library):
             if not Path(path).is_file():
                 raise ExportError(f"model file {path} not found")
-        lines = [f".include {path}" for path in self.includes]
+        if self.corner is not None:
+            sections = _sections(Path(self.library))
+            if self.corner.lower() not in sections:
+                raise ExportError(
+                    f"{self.library} has no section {self.corner!r} (a `.lib {self.corner}` "
+                    f"line); its sections include: {', '.join(sorted(sections)[:12]) or 'none'}"
+                )
+
+    def spice_lines(self, paths: dict[Path, str] | None = None) -> list[str]:
+        """The lines a netlist needs to use these models; ``paths`` writes
+        each file by another path (a kit's relative one)."""
+        for path in (*self.includes, self.library):
+            if not Path(path).is_file():
+                raise ExportError(f"model file {path} not found")
+        paths = paths or {}
+
+        def written(path):
+            return paths.get(Path(path), path)
+
+        lines = [f".include {written(path)}" for path in self.includes]
         if self.corner is None:
-            lines.append(f".include {self.library}")
+            lines.append(f".include {written(self.library)}")
         else:
-            lines.append(f".lib {self.library} {self.corner}")
+            lines.append(f".lib {written(self.library)} {self.corner}")
         lines += [f".option {option}" for option in self.options]
         return lines
+
+
+@functools.lru_cache(maxsize=8)
+def _sections(library: Path) -> set[str]:
+    """The section names of a model library (its ``.lib NAME`` lines)."""
+    found = re.findall(r"^\s*\.lib\s+(\S+)\s*$", library.read_text(errors="replace"), re.M | re.I)
+    return {name.lower() for name in found}
 
 
 def gf180mcu(corner: str = "typical", width: float = 4e-6, length: float = 8e-6) -> ProcessModels:
@@ -84,4 +114,5 @@ def gf180mcu(corner: str = "typical", width: float = 4e-6, length: float = 8e-6)
         pmos="pfet_03v3",
         width=width,
         length=length,
+        licence=found.get("LICENSE.md"),
     )

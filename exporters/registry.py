@@ -1,14 +1,16 @@
 """Layer handlers: one function per Keras layer type, registered by class.
 
-A handler gets the :class:`exporters.export.Builder`, the layer and the
-signals of its inputs, adds its block(s) and returns the signal it outputs.
-Register a new one with::
+A handler gets the layer and the names of the signals it reads, checks that
+the layer has a circuit mapping, and returns one operation of the network
+model (:mod:`exporters.network`). Register a new one with::
 
     @register_handler(MyLayer)
-    def my_layer(builder, layer, inputs): ...
+    def my_layer(layer, sources): ...
 
 in a module of ``exporters/handlers/`` (imported by its ``__init__``).
 """
+
+from exporters.errors import ExportError
 
 HANDLERS: dict[type, object] = {}
 
@@ -27,3 +29,11 @@ def handler_for(layer):
         if cls in HANDLERS:
             return HANDLERS[cls]
     return None
+
+
+def unsupported(layer, what: str) -> ExportError:
+    """The error for a layer whose settings have no circuit mapping."""
+    return ExportError(
+        f"layer {layer.name!r} ({type(layer).__name__}) cannot be exported: "
+        f"{what} has no circuit mapping"
+    )

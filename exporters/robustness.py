@@ -14,28 +14,18 @@ from pathlib import Path
 
 import numpy as np
 
-from bmru_keras.evaluation import clip_decisions
 from bmru_keras.parallel import map_unordered, open_log
-from exporters.blocks import Sizing
 from exporters.calibrate import calibrate
 from exporters.errors import ExportError
 from exporters.export import export_to_circuit
+from exporters.jobs import decide_job, noise_job
 from exporters.mirrors import characterize
 from exporters.mismatch import mismatched
 from exporters.pdk import GF180_CORNERS
-from exporters.simulate import simulate_job
+from exporters.study import StudyOptions, load_clips
 
 TEMPERATURES = (-40.0, 27.0, 85.0)
 SUPPLY_SCALES = (0.9, 1.0, 1.1)
-
-
-def _decide(job: tuple) -> tuple:
-    key, export, features, frame, temperature, rule = job
-    _, sim = simulate_job((export, key, features, frame, temperature))
-    if "error" in sim:  # reported per job, the others go on
-        return key, sim
-    power = sum(v for k, v in sim["power"].items() if k != "bias")
-    return key, {"decision": int(clip_decisions(sim["logits"][None], rule)[0]), "power_w": power}
 
 
 def run_logged(
@@ -45,7 +35,7 @@ def run_logged(
     workers: int,
     scheduler,
     restart: bool,
-    fn=_decide,
+    fn=decide_job,
 ) -> dict:
     """Run ``fn`` on ``jobs`` (their first element a string key), appending
     each result to the log ``path`` (:func:`bmru_keras.parallel.open_log`);
@@ -57,114 +47,94 @@ def run_logged(
     }
     todo = [job for job in jobs if job[0] not in results]
     with open(path, "a") as file:
-        for key, result in map_unordered(fn, todo, workers, scheduler):
+        for key, result in map_unordered(fn, todo, workers, scheduler, "simulations"):
             file.write(json.dumps({"key": key, "result": result}) + "\n")
             file.flush()
             results[key] = result
     return results
 
 
-def _inputs(args):
-    """The run, the clips, the software's decisions, and with
-    ``args.calibrate`` N the network inputs of N training clips (else
-    None) to measure trims on."""
-    from bmru_keras.training import load_run, run_inputs
-
-    config, model, normalization = load_run(args.run_dir)
-    split = "testing" if args.split == "test" else args.split
-    _, data, x = run_inputs(config, normalization, args.data_dir, split, args.clips)
-    software = clip_decisions(model.predict(x, batch_size=256, verbose=0), config.model.decision)
-    x_cal = None
-    if args.calibrate:
-        _, _, x_cal = run_inputs(config, normalization, args.data_dir, "training", args.calibrate)
-    return config, model, data, x, software, split, x_cal
+def _nominal_export(model, options: StudyOptions, **trims):
+    """``model`` exported at the study's design, with ``trims`` (gains and
+    offsets) if any."""
+    return export_to_circuit(model, options.design, **trims)
 
 
-def _nominal_export(model, args, **trims):
-    """``model`` exported at the study's nominal settings (``args.unit_current``,
-    ``args.vdd``, ``args.models``), with ``trims`` (gains and offsets) if any."""
-    return export_to_circuit(
-        model,
-        unit_current=args.unit_current,
-        vdd=args.vdd,
-        models=args.models,
-        output_capacitance=args.output_capacitance,
-        **trims,
-    )
-
-
-def _nominal_trims(model, args, x_cal) -> dict:
+def _nominal_trims(model, options: StudyOptions, x_cal) -> dict:
     """The trims every variant is built with: on the calibration clips
-    ``x_cal``, the gains and offsets of the nominal circuit (``args.models``,
-    typical unless chosen; 27 C; ``args.vdd``; :mod:`exporters.calibrate`),
+    ``x_cal``, the gains and offsets of the nominal circuit (the design's models
+    and supply; 27 C; :mod:`exporters.calibrate`),
     fixed as a design-time trim would be; none without ``x_cal``."""
     if x_cal is None:
         return {}
     gains, offsets = calibrate(
         model,
-        lambda g, o: _nominal_export(model, args, gains=g, offsets=o),
+        lambda g, o: _nominal_export(model, options, gains=g, offsets=o),
         x_cal,
-        args.calibration_passes,
-        workers=args.workers,
-        scheduler=args.scheduler,
+        options.calibration_passes,
+        workers=options.workers,
+        scheduler=options.scheduler,
     )
     return {"gains": gains, "offsets": offsets}
 
 
-def _settings(args, split: str, **extra) -> dict:
+def _settings(options: StudyOptions, split: str, **extra) -> dict:
     return {
-        "run_dir": str(args.run_dir),
+        "run_dir": str(options.run_dir),
         "split": split,
-        "clips": args.clips,
-        "unit_current_a": args.unit_current,
-        "vdd_v": args.vdd,
-        "calibration_clips": args.calibrate,
-        "calibration_passes": args.calibration_passes if args.calibrate else 0,
-        "output_capacitance_f": args.output_capacitance,
+        "clips": options.clips,
+        "unit_current_a": options.design.unit_current,
+        "vdd_v": options.design.vdd,
+        "calibration_clips": options.calibrate,
+        "calibration_passes": options.calibration_passes if options.calibrate else 0,
+        "output_capacitance_f": options.design.output_capacitance,
         **extra,
     }
 
 
-def montecarlo(args, out: Path) -> dict:
-    """``args.trials`` mismatch samples (seeds ``args.seed`` + k), every clip
+def montecarlo(options: StudyOptions, out: Path) -> dict:
+    """``options.trials`` mismatch samples (seeds ``options.seed`` + k), every clip
     simulated on each: the decision flip rate per clip and overall."""
     from exporters.mismatch import GF180MCU_MISMATCH
 
-    if args.model_library:
+    if options.design.models is not None:
         raise ExportError(
             "the Monte Carlo study samples GF180MCU's mismatch coefficients; for another "
             "library call exporters.mismatch.mismatched(export, seed, Pelgrom(...)) "
             "with your process's coefficients"
         )
-    if args.trim_each and not args.calibrate:
+    if options.trim_each and not options.calibrate:
         raise ExportError("--trim-each trims every sample on --calibrate N clips: give N")
-    config, model, data, x, software, split, x_cal = _inputs(args)
+    run = load_clips(options)
+    model, x, software, x_cal = run.model, run.x, run.software, run.x_cal
+    config, data = run.config, run.data
+    split = options.split
     # Per-chip trims start from the untrimmed circuit; else every sample shares the nominal trims.
-    trims = {} if args.trim_each else _nominal_trims(model, args, x_cal)
-    export = _nominal_export(model, args, **trims)
+    trims = {} if options.trim_each else _nominal_trims(model, options, x_cal)
+    export = _nominal_export(model, options, **trims)
     settings = _settings(
-        args,
+        options,
         split,
-        trials=args.trials,
-        seed=args.seed,
+        trials=options.trials,
+        seed=options.seed,
         netlist_sha256=export.fingerprint(),
-        trim_each=args.trim_each,
+        trim_each=options.trim_each,
     )
     jobs = []
-    for trial in range(args.trials):
-        seed = args.seed + trial
+    for trial in range(options.trials):
+        seed = options.seed + trial
         variant = (
-            _trimmed_sample(model, args, x_cal, seed)
-            if args.trim_each
+            _trimmed_sample(model, options, x_cal, seed)
+            if options.trim_each
             else mismatched(export, seed, GF180MCU_MISMATCH)
         )
         jobs += [
-            (f"{trial}/{i}", variant, x[i], 0.01, 27.0, config.model.decision)
+            (f"{trial}/{i}", variant, x[i], options.frame, 27.0, config.model.decision)
             for i in range(len(x))
         ]
     log = out / "montecarlo.jsonl"
-    results = run_logged(log, settings, jobs, args.workers, args.scheduler, args.restart)
-    decisions = np.full((args.trials, len(x)), -1)
+    results = run_logged(log, settings, jobs, options.workers, options.scheduler, options.restart)
+    decisions = np.full((options.trials, len(x)), -1)
     for key, result in results.items():
         trial, i = map(int, key.split("/"))
         if "error" not in result:
@@ -174,7 +144,7 @@ def montecarlo(args, out: Path) -> dict:
     per_clip = flips.sum(0) / np.maximum(simulated.sum(0), 1)
     accuracy = [
         float(np.mean(decisions[t][simulated[t]] == data.labels[simulated[t]]))
-        for t in range(args.trials)
+        for t in range(options.trials)
         if simulated[t].any()
     ]
     result = {
@@ -192,11 +162,12 @@ def montecarlo(args, out: Path) -> dict:
     _plot_flips(per_clip, out / "montecarlo.png")
     result["report"] = "\n".join(
         [
-            f"# Monte Carlo mismatch: {args.run_dir}",
+            f"# Monte Carlo mismatch: {options.run_dir}",
             "",
-            f"{args.trials} mismatch samples (GF180MCU Pelgrom coefficients, seeds "
-            f"{args.seed}..{args.seed + args.trials - 1}) x {len(x)} clips of `{split}`, "
-            f"{args.unit_current:g} A per unit, {args.vdd} V; {result['n_failed']} failed.",
+            f"{options.trials} mismatch samples (GF180MCU Pelgrom coefficients, seeds "
+            f"{options.seed}..{options.seed + options.trials - 1}) x {len(x)} clips of `{split}`, "
+            f"{options.design.unit_current:g} A per unit, {options.design.vdd} V; "
+            f"{result['n_failed']} failed.",
             "",
             "| figure | value |",
             "|---|---|",
@@ -214,55 +185,61 @@ def montecarlo(args, out: Path) -> dict:
     return result
 
 
-def _trimmed_sample(model, args, x_cal: np.ndarray, seed: int):
+def _trimmed_sample(model, options: StudyOptions, x_cal: np.ndarray, seed: int):
     """Mismatch sample ``seed`` of the nominal circuit, trimmed on its own (a
     per-chip trim, :func:`exporters.calibrate.calibrate` on the calibration
     clips ``x_cal``): every rebuild gets the same per-device draws."""
 
     def chip(gains, offsets):  # draws by device name: the same chip at every pass
-        return mismatched(_nominal_export(model, args, gains=gains, offsets=offsets), seed)
+        return mismatched(_nominal_export(model, options, gains=gains, offsets=offsets), seed)
 
     trims = calibrate(
-        model, chip, x_cal, args.calibration_passes, workers=args.workers, scheduler=args.scheduler
+        model,
+        chip,
+        x_cal,
+        options.calibration_passes,
+        workers=options.workers,
+        scheduler=options.scheduler,
     )
     return chip(*trims)
 
 
-def corners(args, out: Path) -> dict:
+def corners(options: StudyOptions, out: Path) -> dict:
     """Process corners x temperatures (-40, 27, 85 C) x supplies (+-10 %):
     accuracy and agreement with software at each, and whether the clips the
     nominal circuit decides correctly stay correct at every corner."""
-    config, model, data, x, software, split, x_cal = _inputs(args)
-    trims = _nominal_trims(model, args, x_cal)
-    process = [args.corner] if args.model_library else (args.process_corners or GF180_CORNERS)
-    temperatures = args.temperatures or TEMPERATURES
-    supplies = args.supply_scales or SUPPLY_SCALES
+    run = load_clips(options)
+    model, x, software, x_cal = run.model, run.x, run.software, run.x_cal
+    config, data = run.config, run.data
+    split = options.split
+    trims = _nominal_trims(model, options, x_cal)
+    nominal = options.design.process()
+    own = options.design.models is not None
+    process = [nominal.corner] if own else (options.process_corners or GF180_CORNERS)
+    temperatures = options.temperatures or TEMPERATURES
+    supplies = options.supply_scales or SUPPLY_SCALES
     grid = [(c, t, s) for c in process for t in temperatures for s in supplies]
     # Every corner is the nominal circuit: its devices sized at the nominal corner and supply.
     sizing = characterize(
-        Sizing(args.models.width, args.models.length), args.models, args.unit_current, args.vdd
+        options.design.unit_sizing(), nominal, options.design.unit_current, options.design.vdd
     )
     jobs, fingerprints = [], []
     for corner, temperature, scale in grid:
-        models = dataclasses.replace(args.models, corner=corner)
-        export = export_to_circuit(
-            model,
-            unit_current=args.unit_current,
-            vdd=args.vdd * scale,
-            models=models,
+        design = options.design.replace(
+            models=dataclasses.replace(nominal, corner=corner),
+            vdd=options.design.vdd * scale,
             sizing=sizing,
-            output_capacitance=args.output_capacitance,
-            **trims,
         )
+        export = export_to_circuit(model, design, **trims)
         fingerprints.append(export.fingerprint())
         key = f"{corner}/{temperature:g}/{scale:g}"
         jobs += [
-            (f"{key}/{i}", export, x[i], 0.01, temperature, config.model.decision)
+            (f"{key}/{i}", export, x[i], options.frame, temperature, config.model.decision)
             for i in range(len(x))
         ]
-    settings = _settings(args, split, corners=grid, netlist_sha256=fingerprints)
+    settings = _settings(options, split, corners=grid, netlist_sha256=fingerprints)
     log = out / "corners.jsonl"
-    results = run_logged(log, settings, jobs, args.workers, args.scheduler, args.restart)
+    results = run_logged(log, settings, jobs, options.workers, options.scheduler, options.restart)
     rows = []
     decided = {}
     for corner, temperature, scale in grid:
@@ -275,7 +252,7 @@ def corners(args, out: Path) -> dict:
             {
                 "corner": corner,
                 "temperature_c": temperature,
-                "vdd_v": args.vdd * scale,
+                "vdd_v": options.design.vdd * scale,
                 "n_failed": int((~ok).sum()),
                 "hw_clip_accuracy": float(np.mean(hw[ok] == data.labels[ok])) if ok.any() else None,
                 "clip_agreement": float(np.mean(hw[ok] == software[ok])) if ok.any() else None,
@@ -311,10 +288,11 @@ def corners(args, out: Path) -> dict:
     ]
     result["report"] = "\n".join(
         [
-            f"# Corners: {args.run_dir}",
+            f"# Corners: {options.run_dir}",
             "",
-            f"{len(grid)} corners x {len(x)} clips of `{split}`, {args.unit_current:g} A per "
-            f"unit. Clips the nominal circuit ({nominal_key}) decides "
+            f"{len(grid)} corners x {len(x)} clips of `{split}`, "
+            f"{options.design.unit_current:g} A per unit. "
+            f"Clips the nominal circuit ({nominal_key}) decides "
             f"correctly: {result['nominal_correct']}; of those, correct at every corner: "
             f"{result['nominal_correct_at_all_corners']}.",
             "",
@@ -327,40 +305,27 @@ def corners(args, out: Path) -> dict:
     return result
 
 
-def _noise_job(job: tuple) -> tuple:
-    key, export, features, frames, input_noise, seed = job
-    from exporters.noise import cell_noise
-
-    try:
-        result = cell_noise(export, features, frames, input_noise=input_noise, seed=seed)
-    except Exception as error:  # reported per clip, the others go on
-        return key, {"error": f"{type(error).__name__}: {error}"}
-    trace = result.pop("trace")
-    if key == "0" and trace is not None:  # the report plots the first clip's
-        result["trace"] = {
-            k: v if k == "cell" else np.asarray(v).tolist() for k, v in trace.items()
-        }
-    return key, result
-
-
-def noise(args, out: Path) -> dict:
-    """Per memory cell, over ``args.clips`` clips (``args.frames`` frames each):
+def noise(options: StudyOptions, out: Path) -> dict:
+    """Per memory cell, over ``options.clips`` clips (``options.frames`` frames each):
     input and output relative noise and the suppression (their ratio), the
     median over clips of each."""
-    config, model, data, x, software, split, x_cal = _inputs(args)
-    export = _nominal_export(model, args, **_nominal_trims(model, args, x_cal))
-    seeds = args.seed + 1 + np.arange(len(x))  # ngspice takes seeds from 1
+    run = load_clips(options)
+    model, data, x, x_cal = run.model, run.data, run.x, run.x_cal
+    split = options.split
+    export = _nominal_export(model, options, **_nominal_trims(model, options, x_cal))
+    seeds = options.seed + 1 + np.arange(len(x))  # ngspice takes seeds from 1
     jobs = [
-        (str(i), export, x[i], args.frames, args.input_noise, int(seeds[i])) for i in range(len(x))
+        (str(i), export, x[i], options.frames, options.input_noise, int(seeds[i]))
+        for i in range(len(x))
     ]
     settings = {
-        **_settings(args, split, frames=args.frames, input_noise=args.input_noise),
-        "seed": args.seed,
+        **_settings(options, split, frames=options.frames, input_noise=options.input_noise),
+        "seed": options.seed,
         "netlist_sha256": export.fingerprint(),
     }
     log = out / "noise.jsonl"
     per_clip = run_logged(
-        log, settings, jobs, args.workers, args.scheduler, args.restart, fn=_noise_job
+        log, settings, jobs, options.workers, options.scheduler, options.restart, fn=noise_job
     )
     per_clip = {int(k): v for k, v in per_clip.items()}
     failed = {data.clips[i].key: r["error"] for i, r in per_clip.items() if "error" in r}
@@ -395,7 +360,7 @@ def noise(args, out: Path) -> dict:
     }
     trace = per_clip.get(0, {}).get("trace")
     if trace is not None:
-        _plot_trace(trace, args.unit_current, out / "noise.png")
+        _plot_trace(trace, options.design.unit_current, out / "noise.png")
     rows = [
         f"| {c['layer']} {c['unit']} | {_pct(c['input_relative_noise'])} | "
         f"{_pct(c['output_relative_noise'], 2)} | "
@@ -404,11 +369,12 @@ def noise(args, out: Path) -> dict:
     ]
     result["report"] = "\n".join(
         [
-            f"# Noise at the memory cells: {args.run_dir}",
+            f"# Noise at the memory cells: {options.run_dir}",
             "",
-            f"{len(x)} clips of `{split}`, first {args.frames} frames each; front-end noise "
-            f"{100 * args.input_noise:g} % of a unit (rms), shot noise on every bias; "
-            f"{args.unit_current:g} A per unit, {args.vdd} V. Relative noise: std / mean "
+            f"{len(x)} clips of `{split}`, first {options.frames} frames each; front-end noise "
+            f"{100 * options.input_noise:g} % of a unit (rms), shot noise on every bias; "
+            f"{options.design.unit_current:g} A per unit, {options.design.vdd} V. "
+            "Relative noise: std / mean "
             "over the settled half of a frame, median over frames and clips.",
             "",
             "| cell | input noise % | output noise % | suppression |",

@@ -5,15 +5,29 @@ Each frame's features become input currents (piecewise-linear sources,
 the memory cells' states are read at the end of every frame.
 """
 
-import threading
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
-from exporters.errors import SimulationError
-from exporters.export import SUPPLIES, CircuitExport
-from exporters.spice import ngspice_shared
+from exporters.circuit import SUPPLIES
+from exporters.ngspice import run_deck
+
+
+class Deck(Protocol):
+    """What a simulation reads of a written circuit
+    (:class:`exporters.deck.CircuitExport`, whose ``predict`` calls this module)."""
+
+    vdd: float
+    unit_current: float
+    models: object
+    probes: list
+    states: dict
+    cell_probes: dict
+    dense_probes: dict
+
+    def clip_deck(self, features: np.ndarray, frame: float, temperature: float) -> str: ...
 
 
 @dataclass
@@ -31,26 +45,8 @@ class ClipSimulation:
     dense: dict
 
 
-def input_sources(export: CircuitExport, features: np.ndarray, frame: float) -> list[str]:
-    """One PWL current source per feature: each frame's value, with edges of
-    1 % of a frame."""
-    edge = frame / 100
-    lines = []
-    for f, net in enumerate(export.inputs):
-        points = []
-        for k, value in enumerate(features[:, f] * export.unit_current):
-            points += [
-                f"{k * frame + (edge if k else 0):.6g}",
-                f"{value:.6g}",
-                f"{(k + 1) * frame:.6g}",
-                f"{value:.6g}",
-            ]
-        lines.append(f"I_{net} vdd_bias {net} PWL({' '.join(points)})")
-    return lines
-
-
 def simulate_clip(
-    export: CircuitExport,
+    export: Deck,
     features: np.ndarray,
     frame: float = 0.01,
     temperature: float = 27.0,
@@ -59,55 +55,14 @@ def simulate_clip(
     per frame."""
     frames = len(features)
     stop = frames * frame
-    deck = export.spice(
-        [
-            *input_sources(export, features, frame),
-            f".options temp={temperature}",
-            f".tran {frame / 20:.6g} {stop:.6g} 0 {frame / 10:.6g}",
-        ]
-    )
+    deck = export.clip_deck(features, frame, temperature)
     start = time.perf_counter()
     vectors = run_deck(deck, stop)
     seconds = time.perf_counter() - start
     return _read(export, vectors, frames, frame, seconds)
 
 
-# One ngspice per process: a Dask worker running several threads must not
-# enter it twice.
-_NGSPICE = threading.Lock()
-
-
-def run_deck(deck: str, stop: float) -> dict[str, np.ndarray]:
-    """Run a transient deck to ``stop`` seconds in this process's ngspice;
-    every vector by lower-case name."""
-    with _NGSPICE:
-        return _run(deck, stop)
-
-
-def _run(deck: str, stop: float) -> dict[str, np.ndarray]:
-    ng = ngspice_shared()
-    try:
-        ng.destroy()
-        ng.load_circuit(deck)
-        ng.run()
-        plot = ng.plot(None, ng.last_plot)
-        vectors = {name.lower(): np.asarray(vector._data).real for name, vector in plot.items()}
-    except Exception as error:
-        said = [line for line in ng.stdout.splitlines() if "rror" in line or "failed" in line]
-        raise SimulationError(
-            f"ngspice failed on this clip: {error}; ngspice said: {' | '.join(said[-5:])}. "
-            "A transient that does not converge often needs a larger unit current "
-            "or a different supply voltage."
-        ) from error
-    if "time" not in vectors or vectors["time"][-1] < stop * 0.999:
-        raise SimulationError(
-            "the transient did not reach the end of the clip (non-convergence); "
-            "try a larger unit current or another supply voltage"
-        )
-    return vectors
-
-
-def _read(export: CircuitExport, vectors: dict, frames: int, frame: float, seconds: float):
+def _read(export: Deck, vectors: dict, frames: int, frame: float, seconds: float):
     t = vectors["time"]
     sample = (np.arange(frames) + 0.95) * frame
 

@@ -5,7 +5,8 @@ at each Dense layer's output."""
 import keras
 import numpy as np
 
-from exporters.export import CircuitExport
+from exporters.deck import CircuitExport
+from exporters.graph import walk
 
 
 def quantized_model(model: keras.Model, export: CircuitExport) -> keras.Model:
@@ -25,8 +26,9 @@ def realized_sums(model: keras.Model, x: np.ndarray, layers: list[str]) -> dict:
     """The currents the circuit sums for each of ``layers``, in software,
     ``(clips, frames, units)``: a memory layer's input currents
     (``inputs @ kernel + bias``, before its cells), a Dense layer's outputs."""
-    dense = {n for n in layers if isinstance(model.get_layer(n), keras.layers.Dense)}
-    tensors = [getattr(model.get_layer(n), "output" if n in dense else "input") for n in layers]
+    steps = {step.layer.name: step for step in walk(model)}
+    dense = {n for n in layers if isinstance(steps[n].layer, keras.layers.Dense)}
+    tensors = [steps[n].output if n in dense else steps[n].inputs[0] for n in layers]
     values = keras.Model(model.inputs, tensors).predict(x, verbose=0)
     values = values if isinstance(values, list) else [values]
     out = {}
@@ -52,11 +54,9 @@ def local_sums(model: keras.Model, features: np.ndarray, measured: dict, states:
     are applied in software."""
     values = {id(model.inputs[0]): np.asarray(features, float)[None]}
     sums = {}
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.InputLayer):
-            continue
-        inputs = layer.input if isinstance(layer.input, list) else [layer.input]
-        args = [values[id(tensor)] for tensor in inputs]
+    for step in walk(model):
+        layer = step.layer
+        args = [values[id(tensor)] for tensor in step.inputs]
         if isinstance(layer, keras.layers.Dense):
             bias = np.asarray(layer.bias) if layer.use_bias else 0.0
             sums[layer.name] = (args[0] @ np.asarray(layer.kernel) + bias)[0]
@@ -66,15 +66,14 @@ def local_sums(model: keras.Model, features: np.ndarray, measured: dict, states:
             value = (states[layer.name] * np.asarray(layer.alpha))[None]
         else:
             value = np.asarray(layer(args if len(args) > 1 else args[0]))
-        values[id(layer.output)] = value
+        values[id(step.output)] = value
     return sums
 
 
 def realized_states(model: keras.Model, x: np.ndarray, layers: list[str]) -> dict:
     """Each memory layer's cell states in software, ``(clips, frames, units)``
     booleans (on: a non-zero output)."""
-    values = keras.Model(model.inputs, [model.get_layer(n).output for n in layers]).predict(
-        x, verbose=0
-    )
+    steps = {step.layer.name: step for step in walk(model)}
+    values = keras.Model(model.inputs, [steps[n].output for n in layers]).predict(x, verbose=0)
     values = values if isinstance(values, list) else [values]
     return {name: value > 0 for name, value in zip(layers, values, strict=True)}

@@ -14,70 +14,46 @@ import numpy as np
 
 from bmru_keras.evaluation import clip_decisions
 from bmru_keras.parallel import map_unordered, open_log
-from bmru_keras.training import load_run, run_inputs
-from exporters.calibrate import PASSES, calibrate, median_gain
-from exporters.cells import OUTPUT_CAPACITANCE
+from exporters.calibrate import calibrate, median_gain
+from exporters.errors import ExportError
 from exporters.export import export_to_circuit
-from exporters.pdk import ProcessModels
 from exporters.simulate import simulate_job
 from exporters.software import quantized_model, realized_states, realized_sums
+from exporters.study import StudyOptions, load_clips
 
 
-def verify_run(
-    run_dir: str | Path,
-    data_dir: str | Path,
-    split: str = "testing",
-    clips: int = 10,
-    workers: int = 1,
-    unit_current: float = 3e-10,
-    vdd: float = 0.9,
-    frame: float = 0.01,
-    level: str = "transistor",
-    models: ProcessModels | None = None,
-    temperature: float = 27.0,
-    out: str | Path | None = None,
-    restart: bool = False,
-    scheduler=None,
-    calibration_clips: int = 0,
-    calibration_passes: int = PASSES,
-    output_capacitance: float = OUTPUT_CAPACITANCE,
-) -> dict:
-    """Export a run, simulate ``clips`` clips of ``split`` and compare with Keras.
+def verify_run(options: StudyOptions, out: str | Path | None = None) -> dict:
+    """Export a run at ``options.design``, simulate its clips and compare with Keras.
 
-    With ``calibration_clips``, that many training clips first measure each
-    memory cell's and readout output's gain and offset, ``calibration_passes``
-    times (:func:`exporters.calibrate.calibrate`), and the circuit is built
-    with them.
+    With ``options.calibrate`` N, N training clips first measure each
+    memory cell's and readout output's gain and offset,
+    ``options.calibration_passes`` times (:func:`exporters.calibrate.calibrate`),
+    and the circuit is built with them.
 
     Each clip's row is appended to ``out/clips.jsonl`` as soon as it is
     simulated (``out`` defaults to ``RUN_DIR/verification``); a second call
     with the same settings simulates only the clips not yet there, so an
-    interrupted verification resumes. ``scheduler``: a Dask address or
-    client (see :func:`bmru_keras.parallel.map_unordered`).
+    interrupted verification resumes.
     """
-    config, model, normalization = load_run(run_dir)
-    root = Path(data_dir)
-    _, data, x = run_inputs(config, normalization, root, split, clips)
+    run = load_clips(options)
+    config, model, data, x = run.config, run.model, run.data, run.x
+    design, frame = options.design, options.frame
+    workers, scheduler = options.workers, options.scheduler
 
     def build(gains=None, offsets=None):
-        return export_to_circuit(
-            model,
-            unit_current=unit_current,
-            vdd=vdd,
-            level=level,
-            models=models,
-            gains=gains,
-            offsets=offsets,
-            output_capacitance=output_capacitance,
-        )
+        return export_to_circuit(model, design, gains=gains, offsets=offsets)
 
     gains, offsets = {}, {}
-    if calibration_clips:
-        _, _, x_cal = run_inputs(config, normalization, root, "training", calibration_clips)
+    if options.calibrate:
+        if design.level == "behavioral":
+            raise ExportError(
+                "calibration trims a transistor-level circuit: the behavioral level has "
+                "ideal elements (drop --calibrate, or use --level transistor)"
+            )
         gains, offsets = calibrate(
-            model, build, x_cal, calibration_passes, frame, workers, scheduler
+            model, build, run.x_cal, options.calibration_passes, frame, workers, scheduler
         )
-    export = build(gains, offsets)
+    export = build(gains or None, offsets or None)
     software = model.predict(x, batch_size=256, verbose=0)
     realized = quantized_model(model, export)
     quantized = realized.predict(x, batch_size=256, verbose=0)
@@ -85,24 +61,25 @@ def verify_run(
     sw_states = realized_states(model, x, memories)
     candidates = realized_sums(realized, x, memories)
     rule = config.model.decision
+    temperature = design.temperature
     settings = {
-        "level": level,
-        "unit_current_a": unit_current,
-        "vdd_v": vdd,
+        "level": design.level,
+        "unit_current_a": design.unit_current,
+        "vdd_v": design.vdd,
         "frame_s": frame,
         "temperature_c": temperature,
         "models": None
         if export.models is None
         else [str(export.models.library), export.models.corner],
-        "model_file_mtime": (Path(run_dir) / "model.keras").stat().st_mtime,
+        "model_file_mtime": (Path(options.run_dir) / "model.keras").stat().st_mtime,
         "netlist_sha256": export.fingerprint(),
-        "calibration_clips": calibration_clips,
-        "calibration_passes": calibration_passes if calibration_clips else 0,
-        "output_capacitance_f": output_capacitance,
+        "calibration_clips": options.calibrate,
+        "calibration_passes": options.calibration_passes if options.calibrate else 0,
+        "output_capacitance_f": design.output_capacitance,
     }
-    out = Path(out) if out is not None else Path(run_dir) / "verification"
+    out = Path(out) if out is not None else Path(options.run_dir) / "verification"
     log = out / "clips.jsonl"
-    done = {row["clip"]: row for row in open_log(log, settings, restart, ("clip",))}
+    done = {row["clip"]: row for row in open_log(log, settings, options.restart, ("clip",))}
     jobs = [
         (export, i, x[i], frame, temperature)
         for i, clip in enumerate(data.clips)
@@ -110,7 +87,7 @@ def verify_run(
     ]
     start = time.perf_counter()
     with open(log, "a") as file:
-        for i, result in map_unordered(simulate_job, jobs, workers, scheduler):
+        for i, result in map_unordered(simulate_job, jobs, workers, scheduler, "simulated clips"):
             row = _row(data, i, result, software, quantized, sw_states, memories, rule)
             if "candidates" in result:
                 row["cell_gain"] = cell_gains(result["candidates"], candidates, i)
@@ -122,9 +99,9 @@ def verify_run(
     result = summarize(rows, x.shape[1] * frame)
     result.update(
         {
-            "run_dir": str(run_dir),
-            "data_dir": str(root),
-            "split": split,
+            "run_dir": str(options.run_dir),
+            "data_dir": str(options.data_dir),
+            "split": options.split,
             **settings,
             "transistors": export.transistor_count or None,
             "transistors_by_block": export.transistors,

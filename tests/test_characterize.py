@@ -9,13 +9,17 @@ import numpy as np
 import pytest
 
 from bmru_keras import FQBMRU
-from exporters.characterize import characterize_cell, characterize_model, summary
+from exporters.characterize import characterize_cell, characterize_network, summary
+from exporters.design import Design
 from exporters.errors import ExportError
+from exporters.network import Affine, Memory, Network
 from exporters.pdk import gf180mcu
+
+AT_1V8 = Design(vdd=1.8)
 
 
 def test_reference_cell_switches_where_the_software_does():
-    loop = characterize_cell(350e-12, 200e-12, 500e-12)
+    loop = characterize_cell(350e-12, 200e-12, 500e-12, AT_1V8)
     errors = loop.errors()
     assert all(abs(e) < 0.05 for e in errors.values()), errors
     assert loop.output_low < 0.01 * loop.i_gain
@@ -32,10 +36,12 @@ def test_cells_of_a_model_hold_over_its_parameter_range():
     layer.cell.raw_beta_width.assign([0.1, 0.3, 0.6, 0.6, 0.5])
     layer.cell.raw_alpha.assign([0.4, 1.0, 2.0, 0.7, 1.0])
 
-    class Model:
-        layers = [layer]
-
-    rows = characterize_model(Model(), unit_current=1e-9)
+    low, high = np.asarray(layer.beta_low), np.asarray(layer.beta_high)
+    zeros = np.zeros((2, 5))
+    memory = Memory("memory", "input", zeros, zeros[0], low, high, np.asarray(layer.alpha))
+    readout = Affine("readout", "memory", np.zeros((5, 2)), np.zeros(2))
+    network = Network("input", 2, [memory, readout], "readout")
+    rows = characterize_network(network, AT_1V8.replace(unit_current=1e-9))
     result = summary(rows)
     assert result["n_cells"] == 5
     assert result["max_relative_error"] < 0.05, result
@@ -47,7 +53,7 @@ def test_cells_of_a_model_hold_over_its_parameter_range():
 
 
 def test_lower_supply_still_works():
-    loop = characterize_cell(350e-12, 200e-12, 500e-12, vdd=1.0)
+    loop = characterize_cell(350e-12, 200e-12, 500e-12, Design(vdd=1.0))
     assert all(abs(e) < 0.05 for e in loop.errors().values())
 
 

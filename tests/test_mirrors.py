@@ -5,9 +5,11 @@ import re
 
 import pytest
 
-from exporters.blocks import WIDTHS, Block, Sizing
+from exporters.blocks import WIDTHS, Sizing
+from exporters.circuit import Block
 from exporters.mirrors import characterize, measure_copies
 from exporters.pdk import gf180mcu
+from exporters.writers.transistor import element_line
 
 UNIT, VDD = 7e-10, 0.9
 RATIOS = (3.9, 1.0, 0.2, 0.05, 0.0118, 0.005)
@@ -46,10 +48,11 @@ def test_narrow_sizing_widens_lengthens_then_stacks():
     assert stack.series == 4 and stack.length == pytest.approx(50e-6)
     assert sizing.realized(stack) == pytest.approx(0.005)
     assert sizing.mirror(0.0024) is None  # 8 x 50 um in series is the end
-    block = Block("b", "dense", [])
-    block.mos("n", "out", "gate", "gnd", gf180mcu(), stack)
+    block = Block("b", [])
+    block.mos("n", "out", "gate", "gnd", (4e-6, 8e-6), stack)
     assert block.transistors == 4
-    chain = [re.match(r"M\S* (\S+) gate (\S+) gnd ", line).groups() for line in block.lines]
+    lines = [element_line(device, gf180mcu()) for device in block.elements]
+    chain = [re.match(r"M\S* (\S+) gate (\S+) gnd ", line).groups() for line in lines]
     assert chain[0][0] == "out" and chain[-1][1] == "gnd"
     assert all(a[1] == b[0] for a, b in itertools.pairwise(chain))
 

@@ -12,7 +12,7 @@ from bmru_keras.callbacks import ParameterNoise
 from bmru_keras.config import ConfigError, ModelConfig, load_config
 from bmru_keras.data.speech_commands import sample_dir
 from bmru_keras.models import build_kws_model
-from bmru_keras.robustness import parameter_noise_study
+from bmru_keras.parameter_noise import parameter_noise_study
 from exporters import export_to_circuit
 from exporters.mismatch import mismatched
 from exporters.simulate import simulate_clip

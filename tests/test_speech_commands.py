@@ -218,3 +218,11 @@ def test_a_split_does_not_depend_on_the_other_splits_asked_for():
     _, everything = build_clips(SAMPLE, config, seed=3)
     _, alone = build_clips(SAMPLE, config, seed=3, splits=("testing",))
     assert alone["testing"] == everything["testing"]
+
+
+def test_background_noise_at_another_rate_names_the_rate(tmp_path):
+    root = copy_sample(tmp_path)
+    for noise in (root / "_background_noise_").glob("*.wav"):
+        write_wav(noise, 8000, samples=8000 * 60)  # a minute at 8 kHz: long enough
+    with pytest.raises(DatasetError, match="sampled at 8000 Hz.*must be 16 kHz"):
+        build_clips(root, DataConfig(), seed=0)

@@ -68,3 +68,14 @@ def test_a_result_log_survives_a_cut_line_and_refuses_a_corrupt_header(tmp_path)
     log.write_text("not json\n")
     with pytest.raises(ResultLogError, match="not a settings record"):
         open_log(log, {"a": 1})
+
+
+def test_progress_reports_a_tenth_of_the_way_at_a_time():
+    import io
+
+    from bmru_keras.parallel import progress
+
+    stream = io.StringIO()
+    assert list(progress(range(20), 20, "clips", stream)) == list(range(20))
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 10 and lines[0].startswith("clips: 2/20") and "20/20" in lines[-1]

@@ -261,7 +261,12 @@ def _silence_clips(root, noises, split, count, label, config, rng) -> list[Clip]
     for i in range(count):
         noise = noises[i % len(noises)]
         with wave.open(str(root / noise)) as file:
-            frames = file.getnframes()
+            frames, rate = file.getnframes(), file.getframerate()
+        if rate != 16000:
+            raise DatasetError(
+                f"{root / noise} is sampled at {rate} Hz; the background noise must be "
+                "16 kHz like the clips: resample it (e.g. `sox IN.wav -r 16000 OUT.wav`)"
+            )
         first, last = int(start * frames), int(stop * frames) - 16000
         if last <= first:
             raise DatasetError(

@@ -2,9 +2,10 @@
 
 import keras
 
+from exporters.network import Add
 from exporters.registry import register_handler
 
 
 @register_handler(keras.layers.Add)
-def add(builder, layer, inputs):
-    return builder.add(layer.name, inputs)
+def add(layer, sources):
+    return Add(layer.name, tuple(sources))

@@ -3,15 +3,15 @@
 import keras
 import numpy as np
 
-from exporters.registry import register_handler
+from exporters.network import Affine
+from exporters.registry import register_handler, unsupported
 
 
 @register_handler(keras.layers.Dense)
-def dense(builder, layer, inputs):
+def dense(layer, sources):
     if layer.activation not in (keras.activations.linear, None):
-        raise builder.unsupported(layer, "a Dense layer with an activation")
+        raise unsupported(layer, "a Dense layer with an activation (add a ReLU layer)")
     kernel = np.asarray(layer.kernel, float)
     bias = np.asarray(layer.bias, float) if layer.use_bias else np.zeros(kernel.shape[1])
-    (signal,) = inputs
-    readout = builder.is_output(layer)
-    return builder.affine(layer.name, signal, kernel, bias, readout=readout)
+    (source,) = sources
+    return Affine(layer.name, source, kernel, bias)

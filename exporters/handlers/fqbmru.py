@@ -3,23 +3,35 @@
 import numpy as np
 
 from bmru_keras.layers import FQBMRU
-from exporters.mapping import fqbmru_cell_currents
-from exporters.registry import register_handler
+from exporters.network import Memory
+from exporters.registry import register_handler, unsupported
 
 
 @register_handler(FQBMRU)
-def fqbmru(builder, layer, inputs):
-    if layer.go_backwards or not layer.return_sequences:
-        raise builder.unsupported(layer, "an FQBMRU without return_sequences=True")
+def fqbmru(layer, sources):
+    if not layer.return_sequences:
+        raise unsupported(
+            layer, "return_sequences=False (the circuit puts out a decision every frame)"
+        )
+    if layer.go_backwards:
+        raise unsupported(layer, "go_backwards=True (a circuit cannot read a clip backwards)")
+    if layer.stateful:
+        raise unsupported(layer, "stateful=True (each clip starts from the reset state on silicon)")
     if float(layer.epsilon) != 0.0:
-        raise builder.unsupported(layer, f"an FQBMRU with epsilon={float(layer.epsilon)}")
+        raise unsupported(
+            layer,
+            f"epsilon={float(layer.epsilon)} (the relaxed unit of training; end the "
+            "epsilon curriculum at 0, or set layer.epsilon to 0 before exporting)",
+        )
     kernel = np.asarray(layer.kernel, float)
     bias = np.asarray(layer.bias, float) if layer.cell.use_bias else np.zeros(layer.units)
-    (signal,) = inputs
-    return builder.memory(
+    (source,) = sources
+    return Memory(
         layer.name,
-        signal,
+        source,
         kernel,
         bias,
-        fqbmru_cell_currents(layer, builder.unit_current),
+        np.asarray(layer.beta_low, float).reshape(-1) * np.ones(layer.units),
+        np.asarray(layer.beta_high, float).reshape(-1) * np.ones(layer.units),
+        np.asarray(layer.alpha, float).reshape(-1) * np.ones(layer.units),
     )

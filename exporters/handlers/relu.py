@@ -2,12 +2,13 @@
 
 import keras
 
-from exporters.registry import register_handler
+from exporters.network import Relu
+from exporters.registry import register_handler, unsupported
 
 
 @register_handler(keras.layers.ReLU)
-def relu(builder, layer, inputs):
+def relu(layer, sources):
     if layer.max_value is not None or layer.negative_slope or layer.threshold:
-        raise builder.unsupported(layer, "a ReLU with max_value, slope or threshold")
-    (signal,) = inputs
-    return builder.relu(layer.name, signal)
+        raise unsupported(layer, "a ReLU with max_value, slope or threshold")
+    (source,) = sources
+    return Relu(layer.name, source)

@@ -1,12 +1,7 @@
-"""SKiDL and InSpice/ngspice plumbing shared by every exporter.
+"""SKiDL plumbing of the transistor writer: SKiDL builds the top level of
+each circuit (instances of the subcircuits in a generated library file, and
+the sources) as an InSpice circuit whose text is the netlist."""
 
-SKiDL builds the top level of each circuit (instances of the subcircuits in
-a generated library file, and the sources); InSpice runs it in ngspice's
-shared library. That library holds global state: one simulation at a time
-per process (parallel work uses worker processes).
-"""
-
-import glob
 import logging
 import os
 import shutil
@@ -14,14 +9,6 @@ import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-
-from exporters.errors import SimulationError
-
-NGSPICE_HINT = (
-    "install ngspice's shared library (Debian: apt-get install -y ngspice "
-    "libngspice0 libngspice0-dev; scripts/setup.sh does) or point "
-    "NGSPICE_LIBRARY_PATH at libngspice.so"
-)
 
 
 def skidl():
@@ -79,41 +66,3 @@ def netlist(sk, circuit, library: Path):
         return circuit.generate_netlist(libs=str(library))
     finally:
         logging.disable(logging.NOTSET)
-
-
-def use_debian_ngspice() -> None:
-    """Point InSpice at Debian's ``libngspice.so.0`` when the unversioned
-    ``libngspice.so`` link (from ``libngspice0-dev``) is missing."""
-    if "NGSPICE_LIBRARY_PATH" in os.environ:
-        return
-    for folder in glob.glob("/usr/lib/*-linux-gnu"):
-        if not Path(folder, "libngspice.so").exists() and Path(folder, "libngspice.so.0").exists():
-            os.environ["NGSPICE_LIBRARY_PATH"] = str(Path(folder, "libngspice.so.0"))
-
-
-def ngspice_shared():
-    """The process's ngspice shared-library instance (InSpice)."""
-    use_debian_ngspice()
-    # Debian's ngspice evaluates devices with OpenMP threads whose default
-    # busy-waiting made two simulating workers on 2 cores 15x slower (35 s
-    # instead of 2.5 s a clip); libgomp reads this when ngspice loads it.
-    os.environ.setdefault("OMP_WAIT_POLICY", "passive")
-    try:
-        from InSpice.Spice.NgSpice.Shared import NgSpiceShared
-
-        return NgSpiceShared.new_instance()
-    except OSError as error:
-        raise SimulationError(f"cannot load ngspice: {error}; {NGSPICE_HINT}") from error
-
-
-def simulator(spice_circuit, model_lines: list[str], temperature: float = 27.0):
-    """An ngspice-shared simulator of ``spice_circuit`` with the model lines."""
-    for line in model_lines:
-        spice_circuit.raw_spice += line + "\n"
-    use_debian_ngspice()
-    try:
-        return spice_circuit.simulator(
-            simulator="ngspice-shared", temperature=temperature, nominal_temperature=27
-        )
-    except OSError as error:
-        raise SimulationError(f"cannot load ngspice: {error}; {NGSPICE_HINT}") from error

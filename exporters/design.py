@@ -1,0 +1,95 @@
+"""The operating point of an exported circuit: one default for each setting,
+used by :func:`exporters.export_to_circuit`, every ``bmru`` command and the
+docs.
+
+The defaults are the point the hardware figures of ``docs/results.md`` are
+measured at: 700 pA per software unit and a 0.9 V supply (at 300 pA the
+weakest cell suppressed noise 9.7x, under the 20x target; at 700 pA 21.9x),
+the open GF180MCU models at their typical corner and 27 C, a 4 um / 8 um
+unit device and 2 pF on each memory cell's output.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from exporters.blocks import Sizing
+from exporters.cells import OUTPUT_CAPACITANCE
+from exporters.errors import ExportError
+from exporters.pdk import GF180_CORNERS, ProcessModels, gf180mcu
+
+LEVELS = ("transistor", "behavioral")
+
+
+@dataclass(frozen=True)
+class Design:
+    """Where and how a circuit is built.
+
+    Args:
+        unit_current: amperes per software unit (0.1 pA - 100 nA: subthreshold).
+        vdd: the supply voltage.
+        level: ``"transistor"`` (MOSFETs of a process) or ``"behavioral"``
+            (ideal current-mode elements; no power; fast).
+        corner: the GF180MCU corner (``typical``, ``ff``, ``ss``, ``fs``,
+            ``sf``), when ``models`` is not given.
+        temperature: degrees C of a simulation.
+        output_capacitance: farads on each memory cell's output (0: none).
+        unit_width, unit_length: the unit device, metres (mismatch falls as
+            ``1 / sqrt(W L)``), when ``models`` is not given.
+        models: your own :class:`~exporters.pdk.ProcessModels`; None: GF180MCU.
+        sizing: the realizable mirrors; None: the unit device's defaults,
+            their copy ratios measured in ngspice (:mod:`exporters.mirrors`).
+    """
+
+    unit_current: float = 700e-12
+    vdd: float = 0.9
+    level: str = "transistor"
+    corner: str = "typical"
+    temperature: float = 27.0
+    output_capacitance: float = OUTPUT_CAPACITANCE
+    unit_width: float = 4e-6
+    unit_length: float = 8e-6
+    models: ProcessModels | None = None
+    sizing: Sizing | None = None
+
+    def __post_init__(self):
+        if self.level not in LEVELS:
+            raise ExportError(f"level={self.level!r}: choose 'transistor' or 'behavioral'")
+        if not 1e-13 <= self.unit_current <= 1e-7:
+            raise ExportError(
+                f"unit_current={self.unit_current:g} A is outside 0.1 pA - 100 nA (subthreshold)"
+            )
+        if not 0.3 <= self.vdd <= 3.6:
+            raise ExportError(f"vdd={self.vdd:g} V: give a supply of 0.3 - 3.6 V")
+        if self.output_capacitance < 0:
+            raise ExportError(f"output_capacitance={self.output_capacitance:g} F: give 0 or more")
+        if self.unit_width <= 0 or self.unit_length <= 0:
+            raise ExportError(
+                f"unit device {self.unit_width:g} m x {self.unit_length:g} m: give positive sizes"
+            )
+        if self.models is None and self.corner not in GF180_CORNERS:
+            raise ExportError(
+                f"unknown GF180MCU corner {self.corner!r}; choose from {GF180_CORNERS}"
+            )
+        if not -55 <= self.temperature <= 150:
+            raise ExportError(f"temperature={self.temperature:g} C: give -55 to 150 C")
+
+    def replace(self, **changes) -> Design:
+        return dataclasses.replace(self, **changes)
+
+    def process(self) -> ProcessModels:
+        """The transistor models (GF180MCU at ``corner`` unless ``models``)."""
+        if self.models is not None:
+            self.models.check()
+            return self.models
+        return gf180mcu(self.corner, self.unit_width, self.unit_length)
+
+    def unit_sizing(self) -> Sizing:
+        """The sizing mirrors are drawn from, before any measurement."""
+        if self.sizing is not None:
+            return self.sizing
+        if self.level == "behavioral":
+            return Sizing(self.unit_width, self.unit_length)
+        models = self.process()
+        return Sizing(models.width, models.length)

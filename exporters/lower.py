@@ -1,0 +1,293 @@
+"""Lowering: a :class:`~exporters.network.Network` to a transistor-level
+:class:`~exporters.circuit.Circuit`.
+
+One block per operation. A weight is a mirror (:class:`~exporters.blocks.Sizing`);
+each output of an affine layer sums its positive terms into one diode and
+its negative terms into another (0-V probes on both); an FQ-BMRU unit is the
+9-transistor cell (:mod:`exporters.cells`) with ``I_thresh = beta_high I_unit``
+(switch up), ``I_width = (beta_high - beta_low) I_unit`` (so it switches down
+at ``beta_low I_unit``) and ``I_gain = alpha I_unit``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from exporters.blocks import WIDTHS, Sizing, p_to_n, quantize, sum_node, weight_row
+from exporters.cells import CELL_BIASES, TRANSISTORS, cell_library
+from exporters.circuit import BiasSource, Block, Circuit, Instance
+from exporters.errors import ExportError
+from exporters.network import Add, Affine, Memory, Network, Relu
+
+#: The largest bias current a cell may need: above it the devices leave
+#: subthreshold, where the mapping (currents proportional to parameters) holds.
+MAX_BIAS_CURRENT = 100e-9
+#: A mirror of more parallel copies than this is refused (a weight of 1e6
+#: units would otherwise give millions of transistors).
+MAX_COPIES = 64
+
+
+class Lowering:
+    """Builds the blocks of a circuit, one operation at a time."""
+
+    def __init__(
+        self,
+        unit: tuple[float, float],
+        unit_current: float,
+        sizing: Sizing,
+        gains: dict[str, np.ndarray] | None = None,
+        offsets: dict[str, np.ndarray] | None = None,
+    ):
+        self.unit = unit  # the unit device (width, length)
+        self.unit_current = unit_current
+        self.sizing = sizing
+        self.gains = gains or {}
+        self.offsets = offsets or {}
+        self.blocks: list[Block] = []
+        self.sources: list[BiasSource] = []
+        self.readout: list[tuple[str | None, str | None]] = []
+        self.cell_probes: dict[str, list] = {}
+        self.dense_probes: dict[str, list] = {}
+        self.states: dict[str, list] = {}
+        self.omitted: list[tuple[str, int]] = []
+        self.weights: list[dict] = []
+        self.quantized: dict[str, list[np.ndarray]] = {}
+        self._unit_reference = None
+
+    def block(self, name: str, kind: str, supply: str = "ff") -> Block:
+        block = Block(name=f"{kind}_{name}", ports=[], kind=kind, supply=supply)
+        self.blocks.append(block)
+        return block
+
+    def unit_reference(self) -> str:
+        """The n-node of the unit current (for biases)."""
+        if self._unit_reference is None:
+            block = self.block("unit", "bias", "bias")
+            net = block.port("iref_unit")
+            block.mos("n", net, net, "gnd", self.unit)
+            self.sources.append(
+                BiasSource("IB_unit", net, self.unit_current, "reference", "", "I_unit")
+            )
+            self._unit_reference = net
+        return self._unit_reference
+
+    def _terms(self, signal, weights: np.ndarray, bias: float, negative: bool):
+        """Terms of one summing node: x+ w>0 and x- w<0 (or the mirror image)."""
+        terms = []
+        for (pos, neg), w in zip(signal, weights, strict=True):
+            if w == 0:
+                continue
+            same, other = (pos, neg) if (w > 0) != negative else (neg, pos)
+            if same is not None:
+                terms.append((same, abs(w)))
+        if (bias > 0) != negative and bias != 0:
+            terms.append((self.unit_reference(), abs(bias)))
+        return terms
+
+    def _record(self, layer: str, terms, mirrors):
+        for (_, ratio), mirror in zip(terms, mirrors, strict=True):
+            self.weights.append(weight_row(layer, ratio, mirror, self.sizing))
+
+    def _sums(self, block: Block, name: str, signal, kernel, bias):
+        """Per output column, the (positive, negative) summing nodes with
+        their probe ports (None where a side has no terms)."""
+        for pair in signal:
+            for net in pair:
+                if net is not None:
+                    block.port(net)
+        sums = []
+        for j in range(kernel.shape[1]):
+            pair = []
+            for negative in (False, True):
+                terms = self._terms(signal, kernel[:, j], bias[j], negative)
+                if not terms:
+                    pair.append(None)
+                    continue
+                for n_node, _ in terms:
+                    block.port(n_node)
+                source = block.port(f"pr_{name}_{j}{'n' if negative else 'p'}")
+                node, mirrors = sum_node(block, terms, self.unit, self.sizing, source)
+                self._record(name, terms, mirrors)
+                pair.append((node, source))
+            sums.append(pair)
+        return sums
+
+    def corrected(self, name: str, kernel: np.ndarray, bias: np.ndarray):
+        """The weights to build for layer ``name``: for an output with a
+        measured gain ``g`` and offset ``o`` (:mod:`exporters.calibrate`), its
+        column divided by ``g`` and its bias ``(b - o) / g``, so that the
+        circuit's ``g (W' x + b') + o`` is the software's ``W x + b``. Records
+        the realized weights the circuit then computes."""
+        gain, offset = self.gains.get(name, 1.0), self.offsets.get(name, 0.0)
+        kernel, bias = kernel / gain, (bias - offset) / gain
+        largest = float(np.max(np.abs(kernel), initial=0.0))
+        widest = self.sizing.copy_ratio(WIDTHS, self.sizing.max_width / self.sizing.unit_width)
+        copies = largest / widest
+        if copies > MAX_COPIES:
+            raise ExportError(
+                f"layer {name!r}: a weight of {largest:.3g} units needs {copies:.0f} parallel "
+                f"mirror copies (at most {MAX_COPIES}): regularize the training "
+                "(kernel_constraint) or raise the unit current and scale the weights down"
+            )
+        self.quantized[name] = [
+            quantize(kernel, self.sizing) * gain,
+            quantize(bias, self.sizing) * gain + offset,
+        ]
+        return kernel, bias
+
+    # -- operations ----------------------------------------------------------
+    def inputs(self, n_features: int):
+        block = self.block("features", "input", "bias")
+        nets = []
+        for f in range(n_features):
+            net = block.port(f"in_{f}")
+            block.mos("n", net, net, "gnd", self.unit)
+            nets.append(net)
+        self.input_nets = nets
+        return [(net, None) for net in nets]
+
+    def affine(self, op: Affine, signal, readout: bool):
+        kernel, bias = self.corrected(op.name, op.kernel, op.bias)
+        name = op.name
+        block = self.block(name, "readout" if readout else "dense")
+        sums = self._sums(block, name, signal, kernel, bias)
+        probes = [tuple(None if s is None else s[1] for s in pair) for pair in sums]
+        if readout:
+            self.readout += probes
+            return []
+        self.dense_probes[name] = probes
+        return [
+            tuple(
+                None
+                if s is None
+                else p_to_n(block, s[0], block.port(f"{name}_{j}{'np'[k == 0]}"), self.unit)
+                for k, s in enumerate(pair)
+            )
+            for j, pair in enumerate(sums)
+        ]
+
+    def relu(self, op: Relu, signal):
+        block = self.block(op.name, "relu")
+        out = []
+        for j, (pos, neg) in enumerate(signal):
+            if pos is None:  # never positive: constant 0
+                out.append((None, None))
+                continue
+            if neg is None:  # already non-negative
+                out.append((pos, None))
+                continue
+            node, _ = sum_node(block, [(block.port(pos), 1.0)], self.unit, self.sizing)
+            result = block.port(f"{op.name}_{j}")
+            block.mos("p", result, node, "vdd", self.unit)
+            block.mos("n", result, block.port(neg), "gnd", self.unit)
+            block.mos("n", result, result, "gnd", self.unit)
+            out.append((result, None))
+        return out
+
+    def add(self, op: Add, signals):
+        block = self.block(op.name, "add")
+        out = []
+        for j, components in enumerate(zip(*signals, strict=True)):
+            pair = []
+            for k in range(2):
+                nets = [c[k] for c in components if c[k] is not None]
+                if len(nets) <= 1:
+                    pair.append(nets[0] if nets else None)
+                    continue
+                node, _ = sum_node(
+                    block, [(block.port(n), 1.0) for n in nets], self.unit, self.sizing
+                )
+                pair.append(p_to_n(block, node, block.port(f"{op.name}_{j}{'pn'[k]}"), self.unit))
+            out.append(tuple(pair))
+        return out
+
+    def memory(self, op: Memory, signal):
+        name = op.name
+        currents = (
+            np.stack([op.beta_high, op.beta_high - op.beta_low, op.alpha], axis=1)
+            * self.unit_current
+        )
+        if currents.max(initial=0.0) > MAX_BIAS_CURRENT:
+            u, k = np.unravel_index(np.argmax(currents), currents.shape)
+            raise ExportError(
+                f"layer {name!r} unit {u}: {CELL_BIASES[k][1]} would be {currents[u, k]:.3g} A, "
+                f"{currents[u, k] / MAX_BIAS_CURRENT:.0f}x the {MAX_BIAS_CURRENT:g} A up to "
+                "which the cell stays in subthreshold: lower the unit current"
+            )
+        kernel, bias = self.corrected(name, op.kernel, op.bias)
+        block = self.block(name, "memory", "cell")
+        sums = self._sums(block, name, signal, kernel, bias)
+        out, states = [], []
+        self.cell_probes[name] = []
+        for u, (pos, neg) in enumerate(sums):
+            if pos is None:
+                # No positive input: the unit never switches on, in software as
+                # in hardware. No cell; its output is a constant 0.
+                out.append((None, None))
+                states.append(None)
+                self.cell_probes[name].append((None, None, None))
+                self.omitted.append((name, u))
+                continue
+            v0 = block.port(f"v0_{name}_{u}")
+            if neg is not None:
+                n_node = p_to_n(block, neg[0], block.net("cn"), self.unit)
+                block.mos("n", v0, n_node, "gnd", self.unit)
+            for k, (key, label) in enumerate(CELL_BIASES):
+                net = block.port(f"{key}_{name}_{u}")
+                block.mos("n", net, net, "gnd", self.unit)
+                self.sources.append(
+                    BiasSource(f"IB_{key}_{name}_{u}", net, float(currents[u, k]), name, u, label)
+                )
+            cell_out = block.net("co")
+            block.elements.append(
+                Instance(
+                    f"X{u}",
+                    (pos[0], v0, f"th_{name}_{u}", f"wd_{name}_{u}", f"gn_{name}_{u}", cell_out)
+                    + ("vdd", "gnd"),
+                    "fqbmru_cell",
+                    TRANSISTORS["fqbmru_cell"],
+                )
+            )
+            output_probe = block.port(f"po_{name}_{u}")
+            out.append(
+                (
+                    p_to_n(block, cell_out, block.port(f"{name}_{u}"), self.unit, output_probe),
+                    None,
+                )
+            )
+            states.append(v0)
+            self.cell_probes[name].append((pos[1], None if neg is None else neg[1], output_probe))
+        self.states[name] = states
+        return out
+
+
+def lower(
+    network: Network,
+    unit: tuple[float, float],
+    unit_current: float,
+    sizing: Sizing,
+    output_capacitance: float,
+    gains: dict[str, np.ndarray] | None = None,
+    offsets: dict[str, np.ndarray] | None = None,
+) -> Circuit:
+    """The transistor-level circuit of ``network``: ``unit`` is the unit
+    device (width, length), ``sizing`` the realizable mirrors (with measured
+    copy ratios, :func:`exporters.mirrors.characterize`), ``gains`` /
+    ``offsets`` per-output trims (:mod:`exporters.calibrate`)."""
+    low = Lowering(unit, unit_current, sizing, gains, offsets)
+    network.build(low, low.inputs(network.n_inputs))
+    for block in low.blocks:
+        block.ports += ["vdd", "gnd"]
+    return Circuit(
+        library=cell_library(output_capacitance),
+        blocks=low.blocks,
+        sources=low.sources,
+        inputs=low.input_nets,
+        readout=low.readout,
+        cell_probes=low.cell_probes,
+        dense_probes=low.dense_probes,
+        states=low.states,
+        omitted=low.omitted,
+        weights=low.weights,
+        quantized=low.quantized,
+    )

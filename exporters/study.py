@@ -1,0 +1,85 @@
+"""What the circuit studies share: their typed options and one loader of a
+run and its clips (verification, Monte Carlo, corners, noise)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from exporters.calibrate import PASSES
+from exporters.design import Design
+
+
+@dataclass(frozen=True)
+class StudyOptions:
+    """Options of a circuit study of a trained run.
+
+    ``split``: ``testing``, ``validation``, ``heldout`` or ``all``
+    (:func:`bmru_keras.training.run_inputs`); ``clips``: that many of them
+    (None: all); ``calibrate``: trim gains and offsets on that many
+    training clips, ``calibration_passes`` times (:mod:`exporters.calibrate`);
+    ``scheduler``: a Dask address or client. The rest belong to one study:
+    ``trials``, ``seed``, ``trim_each`` (Monte Carlo), ``process_corners``,
+    ``temperatures``, ``supply_scales`` (corners; None: the full grid),
+    ``frames``, ``input_noise`` (noise)."""
+
+    run_dir: str | Path
+    data_dir: str | Path
+    split: str = "testing"
+    clips: int | None = None
+    design: Design = field(default_factory=Design)
+    calibrate: int = 0
+    calibration_passes: int = PASSES
+    workers: int = 1
+    scheduler: object = None
+    restart: bool = False
+    frame: float = 0.01
+    trials: int = 50
+    seed: int = 0
+    trim_each: bool = False
+    process_corners: tuple[str, ...] | None = None
+    temperatures: tuple[float, ...] | None = None
+    supply_scales: tuple[float, ...] | None = None
+    frames: int = 30
+    input_noise: float = 0.05
+
+    def __post_init__(self):
+        if self.split not in ("testing", "validation", "heldout", "all"):
+            raise ValueError(f"split={self.split!r}: choose testing, validation, heldout or all")
+        for name in ("workers", "trials", "frames", "calibration_passes"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)}: give 1 or more")
+        if self.clips is not None and self.clips < 1:
+            raise ValueError(f"clips={self.clips}: give 1 or more (None: all)")
+
+
+@dataclass
+class RunClips:
+    """A run's model and the clips a study simulates."""
+
+    config: object  # the run's ExperimentConfig
+    model: object  # the trained keras.Model
+    data: object  # the clips (keys, labels, features)
+    x: np.ndarray  # network inputs (clips, frames, inputs)
+    software: np.ndarray  # the model's clip decisions
+    x_cal: np.ndarray | None  # network inputs of the calibration clips (training split)
+
+
+def load_clips(options: StudyOptions) -> RunClips:
+    """The run of ``options``, its clips of ``options.split`` and, with
+    ``options.calibrate`` N, N training clips to measure trims on."""
+    from bmru_keras.evaluation import clip_decisions
+    from bmru_keras.training import load_run, run_inputs
+
+    config, model, normalization = load_run(options.run_dir)
+    _, data, x = run_inputs(config, normalization, options.data_dir, options.split, options.clips)
+    logits = model.predict(x, batch_size=256, verbose=0)
+    software = clip_decisions(logits, config.model.decision)
+    x_cal = None
+    if options.calibrate:
+        _, _, x_cal = run_inputs(
+            config, normalization, options.data_dir, "training", options.calibrate
+        )
+    return RunClips(config, model, data, x, software, x_cal)
