@@ -1,53 +1,28 @@
-"""Design-time calibration of an exported circuit against its software.
+"""Calibration of a chip against its software, with what silicon can change:
+its bias currents (:mod:`exporters.trims`).
 
-The mirrors' systematic errors (drain-induced barrier lowering: a copy's
-drain-source voltage differs from its diode's; narrow-width effects) compound
-over the stages in front of a memory cell or a readout output: measured on
-``kws_yes_d4``, cell input currents were 0.92-1.02 of the software's. This
-module simulates calibration clips (from the training split: never the
-clips a verification reports), measures for each hidden Dense output, each
-memory cell's input and each readout output its gain and its offset,
+Calibration clips (from the training split: never the clips a verification
+reports) are simulated; for each hidden Dense output, each memory cell's
+input and each readout output the gain and offset are measured,
 
     gain   = median over frame pairs of (hw_i - hw_j) / (sw_i - sw_j),
              |sw_i - sw_j| >= 0.3 units (the Theil-Sen slope),
-    offset = median(hw - gain * sw)   over all frames (units).
+    offset = median(hw - gain * sw)   over all frames (units),
 
-Medians, because a least-squares gain, which weights the largest currents
-most, read 8-10 % low on ``kws_yes_d4_hat``'s second layer, where the
-largest currents are compressed at 0.9 V, and over-corrected it. Pairwise
-slopes, not the ratio ``median(hw / sw)`` (the figure ``bmru verify``
-reports per cell), because a ratio reads an offset as a gain: on a Monte
-Carlo chip whose readout put out ``0.94 sw - 0.23`` and ``0.95 sw + 0.29``
-(least squares, correlation 0.999), the ratios read 1.38 and 0.30, and the
-trims built from them diverged from pass to pass.
+each against the software computed from the circuit's own upstream signals
+(its measured Dense outputs and cell states, :func:`exporters.software.local_sums`),
+so that every layer shows its own error alone. Medians, because a
+least-squares gain over-weights the largest (compressed) currents; pairwise
+slopes, because a ratio reads an offset as a gain (``docs/circuits.md``).
+All of it is read through the circuit's 0-V probes: currents a tester reads
+on a chip.
 
-:func:`exporters.export.export_to_circuit` (``gains=``, ``offsets=``) then
-builds each output's weights divided by its gain and its bias less its
-offset (an offset trim: without it, ``kws_yes_d4_hat``'s gain-calibrated
-readout still leaned 0.044 units towards "not yes", and the near-tie frames
-of a few clips all went one way).
-
-Each layer is measured against the software computed from the circuit's
-own upstream signals (its measured Dense outputs and cell states,
-:func:`exporters.software.local_sums`), not from the software's: so every
-layer shows its own error alone, and all are trimmed at once. Trimming only
-the cells and the readout against end-to-end software does not hold on a
-mismatched chip: an error in a Dense layer before a ReLU cannot be undone
-after it (the ReLU cut the wrong signal), and a cell that switched
-otherwise than in software moves everything after it by a whole state,
-which the later layers' trims then absorbed as gain and offset. On one
-Monte Carlo chip of ``kws_yes_d4_hat`` (seed 5) trimmed that way, the
-second memory layer's first cell disagreed with software on 25-56 % of
-frames and the chip decided 25 % of 20 clips correctly (the software 85 %).
-
-One measurement does not finish the job: the trimmed circuit has other
-mirror sizes, hence other systematic errors, and on ``kws_yes_d4_hat``
-(700 pA, 0.9 V) its readout still read 0.975 and 1.075 of the software.
-:func:`calibrate` therefore repeats it ``passes`` times, each pass measuring
-the residual gain ``g`` and offset ``o`` of the circuit built with the trims
-so far ``(G, O)`` and composing them (``G <- G g``, ``O <- o + g O``: the
-circuit computed ``g (W x + b) + o`` where the trims meant ``W x + b``);
-after three passes every residual gain was within 1.3 % of 1.
+Then the chip is reprogrammed: each memory cell switches at ``g beta + o``
+(its thresholds follow the input current it really gets); each Dense
+output's bias DACs move its bias by ``-o / g`` (its offset cancelled; its
+gain, a mirror ratio, stays). One measurement does not finish the job: the
+trims change what later layers receive, so :func:`calibrate` repeats it
+``passes`` times on the circuit trimmed so far, the bias changes adding up.
 """
 
 from collections.abc import Callable
@@ -58,9 +33,10 @@ import numpy as np
 from bmru_keras.parallel import map_unordered
 from exporters.deck import CircuitExport
 from exporters.errors import SimulationError
-from exporters.graph import output_layer
+from exporters.graph import output_layer, walk
 from exporters.simulate import simulate_job
 from exporters.software import local_sums, quantized_model
+from exporters.trims import BiasTrims
 
 PASSES = 3  # calibration rounds by default (see the module docstring)
 MIN_SIGNAL = 0.3  # units: smaller software values (or differences) carry no gain information
@@ -137,32 +113,36 @@ def measure_trims(
     return gains, offsets
 
 
-Trims = dict[str, np.ndarray]
-
-
 def calibrate(
     model: keras.Model,
-    build: Callable[[Trims | None, Trims | None], CircuitExport],
+    build: Callable[[BiasTrims | None], CircuitExport],
     x: np.ndarray,
     passes: int = PASSES,
     frame: float = 0.01,
     workers: int = 1,
     scheduler=None,
-) -> tuple[Trims, Trims]:
-    """The ``(gains, offsets)`` that trim ``build(gains, offsets)`` (the
-    circuit of ``model`` built with trims; ``build(None, None)`` untrimmed)
-    to its software, measured on the clips ``x`` over ``passes`` rounds of
-    :func:`measure_trims`, each on the circuit trimmed by the ones before."""
+) -> BiasTrims:
+    """The bias-current trims of the chip ``build(trims)`` (``build(None)``:
+    as programmed nominally), measured on the clips ``x`` over ``passes``
+    rounds of :func:`measure_trims`, each on the chip trimmed so far."""
     if passes < 1:
         raise ValueError(f"calibration needs at least one pass; got passes={passes}")
-    gains: Trims = {}
-    offsets: Trims = {}
+    memories = set(model_memory_layers(model))
+    trims = BiasTrims()
     for _ in range(passes):
-        export = build(gains or None, offsets or None)
-        residual_gains, residual_offsets = measure_trims(
-            model, export, x, frame, workers, scheduler
-        )
-        for layer, g in residual_gains.items():
-            offsets[layer] = residual_offsets[layer] + g * offsets.get(layer, 0.0)
-            gains[layer] = gains.get(layer, 1.0) * g
-    return gains, offsets
+        export = build(trims if trims.thresholds or trims.biases else None)
+        gains, offsets = measure_trims(model, export, x, frame, workers, scheduler)
+        for layer, gain in gains.items():
+            gain = np.clip(gain, 0.5, 2.0)  # a wilder reading is a measurement failure
+            if layer in memories:
+                trims.thresholds[layer] = (gain, offsets[layer])
+            else:
+                trims.biases[layer] = trims.biases.get(layer, 0.0) - offsets[layer] / gain
+    return trims
+
+
+def model_memory_layers(model: keras.Model) -> list[str]:
+    """The names of the model's FQ-BMRU layers."""
+    from bmru_keras.layers import FQBMRU
+
+    return [step.layer.name for step in walk(model) if isinstance(step.layer, FQBMRU)]

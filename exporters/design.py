@@ -18,6 +18,7 @@ from exporters.blocks import Sizing
 from exporters.cells import OUTPUT_CAPACITANCE
 from exporters.errors import ExportError
 from exporters.pdk import GF180_CORNERS, ProcessModels, gf180mcu
+from exporters.trims import BiasDac
 
 LEVELS = ("transistor", "behavioral")
 
@@ -40,6 +41,7 @@ class Design:
         models: your own :class:`~exporters.pdk.ProcessModels`; None: GF180MCU.
         sizing: the realizable mirrors; None: the unit device's defaults,
             their copy ratios measured in ngspice (:mod:`exporters.mirrors`).
+        bias_dac: the programmable bias references (:mod:`exporters.trims`).
     """
 
     unit_current: float = 700e-12
@@ -52,6 +54,7 @@ class Design:
     unit_length: float = 8e-6
     models: ProcessModels | None = None
     sizing: Sizing | None = None
+    bias_dac: BiasDac = BiasDac()
 
     def __post_init__(self):
         if self.level not in LEVELS:

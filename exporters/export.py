@@ -14,7 +14,6 @@ per operating point, cached).
 from __future__ import annotations
 
 import keras
-import numpy as np
 
 from exporters.cells import OUTPUT_CAPACITANCE
 from exporters.deck import CircuitExport
@@ -23,6 +22,7 @@ from exporters.errors import ExportError
 from exporters.graph import to_network
 from exporters.lower import lower
 from exporters.mirrors import characterize
+from exporters.trims import BiasTrims
 from exporters.writers.behavioral import write_behavioral
 from exporters.writers.transistor import write_transistor
 
@@ -31,8 +31,7 @@ def export_to_circuit(
     model: keras.Model,
     design: Design | None = None,
     *,
-    gains: dict[str, np.ndarray] | None = None,
-    offsets: dict[str, np.ndarray] | None = None,
+    trims: BiasTrims | None = None,
     **settings,
 ) -> CircuitExport:
     """Export a trained model (Dense, ReLU, FQBMRU, Add; see
@@ -43,11 +42,9 @@ def export_to_circuit(
             unit current, supply, level, process, sizing...); its defaults
             when None. ``settings`` override single fields of it
             (``export_to_circuit(model, unit_current=1e-9)``).
-        gains: per layer name, each output's measured hardware / software
-            gain; its weights are built divided by it (transistor level, see
-            :mod:`exporters.calibrate`).
-        offsets: per layer name, each output's measured offset (units,
-            after the gain); it is taken off the output's bias.
+        trims: a chip's calibration, its bias currents only
+            (:class:`~exporters.trims.BiasTrims`, measured by
+            :func:`exporters.calibrate.calibrate`; transistor level).
     """
     design = design or Design()
     unknown = sorted(set(settings) - set(Design.__dataclass_fields__))
@@ -59,16 +56,16 @@ def export_to_circuit(
     design = design.replace(**settings) if settings else design
     network = to_network(model)
     if design.level == "behavioral":
-        if design.models is not None or gains or offsets:
-            raise ExportError(
-                "level='behavioral' has ideal elements: it takes no models, gains or offsets"
-            )
+        if design.models is not None or trims:
+            raise ExportError("level='behavioral' has ideal elements: it takes no models or trims")
         if design.output_capacitance != OUTPUT_CAPACITANCE:
             raise ExportError(
                 "level='behavioral' has no output capacitors (its cells switch in 1 % of a "
                 "frame): output_capacitance applies at transistor level"
             )
-        return write_behavioral(network, design.unit_current, design.vdd, design.unit_sizing())
+        return write_behavioral(
+            network, design.unit_current, design.vdd, design.unit_sizing(), design.bias_dac
+        )
     models = design.process()
     sizing = design.unit_sizing()
     if sizing.measured is None:
@@ -79,7 +76,7 @@ def export_to_circuit(
         design.unit_current,
         sizing,
         design.output_capacitance,
-        gains,
-        offsets,
+        design.bias_dac,
+        trims,
     )
     return write_transistor(circuit, models, design.vdd, design.unit_current)

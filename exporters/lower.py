@@ -18,6 +18,7 @@ from exporters.cells import CELL_BIASES, TRANSISTORS, cell_library
 from exporters.circuit import BiasSource, Block, Circuit, Instance
 from exporters.errors import ExportError
 from exporters.network import Add, Affine, Memory, Network, Relu
+from exporters.trims import BiasDac, BiasTrims
 
 #: The largest bias current a cell may need: above it the devices leave
 #: subthreshold, where the mapping (currents proportional to parameters) holds.
@@ -35,14 +36,14 @@ class Lowering:
         unit: tuple[float, float],
         unit_current: float,
         sizing: Sizing,
-        gains: dict[str, np.ndarray] | None = None,
-        offsets: dict[str, np.ndarray] | None = None,
+        dac: BiasDac,
+        trims: BiasTrims | None = None,
     ):
         self.unit = unit  # the unit device (width, length)
         self.unit_current = unit_current
         self.sizing = sizing
-        self.gains = gains or {}
-        self.offsets = offsets or {}
+        self.dac = dac
+        self.trims = trims or BiasTrims()
         self.blocks: list[Block] = []
         self.sources: list[BiasSource] = []
         self.readout: list[tuple[str | None, str | None]] = []
@@ -88,9 +89,11 @@ class Lowering:
         for (_, ratio), mirror in zip(terms, mirrors, strict=True):
             self.weights.append(weight_row(layer, ratio, mirror, self.sizing))
 
-    def _sums(self, block: Block, name: str, signal, kernel, bias):
+    def _sums(self, block: Block, name: str, signal, kernel, bias, dac=None):
         """Per output column, the (positive, negative) summing nodes with
-        their probe ports (None where a side has no terms)."""
+        their probe ports (None where a side has no terms). ``bias`` is
+        mirrored from the unit reference; ``dac`` (outputs, 2), when given,
+        puts each output's bias through its two bias DACs instead."""
         for pair in signal:
             for net in pair:
                 if net is not None:
@@ -100,6 +103,9 @@ class Lowering:
             pair = []
             for negative in (False, True):
                 terms = self._terms(signal, kernel[:, j], bias[j], negative)
+                if dac is not None:
+                    side = "n" if negative else "p"
+                    terms.append((self.bias_dac(block, name, j, side, dac[j, int(negative)]), 1.0))
                 if not terms:
                     pair.append(None)
                     continue
@@ -112,14 +118,10 @@ class Lowering:
             sums.append(pair)
         return sums
 
-    def corrected(self, name: str, kernel: np.ndarray, bias: np.ndarray):
-        """The weights to build for layer ``name``: for an output with a
-        measured gain ``g`` and offset ``o`` (:mod:`exporters.calibrate`), its
-        column divided by ``g`` and its bias ``(b - o) / g``, so that the
-        circuit's ``g (W' x + b') + o`` is the software's ``W x + b``. Records
-        the realized weights the circuit then computes."""
-        gain, offset = self.gains.get(name, 1.0), self.offsets.get(name, 0.0)
-        kernel, bias = kernel / gain, (bias - offset) / gain
+    def realize(self, name: str, kernel: np.ndarray, bias: np.ndarray) -> None:
+        """Record the weights the circuit computes for layer ``name``: the
+        kernel its mirrors realize, the bias its mirrors (memory layers) or
+        its bias DACs (Dense layers) put out."""
         largest = float(np.max(np.abs(kernel), initial=0.0))
         widest = self.sizing.copy_ratio(WIDTHS, self.sizing.max_width / self.sizing.unit_width)
         copies = largest / widest
@@ -129,11 +131,17 @@ class Lowering:
                 f"mirror copies (at most {MAX_COPIES}): regularize the training "
                 "(kernel_constraint) or raise the unit current and scale the weights down"
             )
-        self.quantized[name] = [
-            quantize(kernel, self.sizing) * gain,
-            quantize(bias, self.sizing) * gain + offset,
-        ]
-        return kernel, bias
+        self.quantized[name] = [quantize(kernel, self.sizing), bias]
+
+    def bias_dac(self, block: Block, name: str, j: int, side: str, units: float) -> str:
+        """A bias DAC into output ``j``'s ``side`` ("p" or "n") sum: a
+        programmable reference into an NMOS diode, the n-node returned."""
+        net = block.port(f"bn_{name}_{j}{side}")
+        block.mos("n", net, net, "gnd", self.unit)
+        label = "I_bias+" if side == "p" else "I_bias-"
+        amperes = float(units) * self.unit_current
+        self.sources.append(BiasSource(f"IB_b_{name}_{j}{side}", net, amperes, name, j, label))
+        return net
 
     # -- operations ----------------------------------------------------------
     def inputs(self, n_features: int):
@@ -147,10 +155,15 @@ class Lowering:
         return [(net, None) for net in nets]
 
     def affine(self, op: Affine, signal, readout: bool):
-        kernel, bias = self.corrected(op.name, op.kernel, op.bias)
         name = op.name
+        nominal = self.dac.set(np.maximum(op.bias, 0), name) - self.dac.set(
+            np.maximum(-op.bias, 0), name
+        )
+        self.realize(name, op.kernel, nominal)
+        wanted = nominal + self.trims.biases.get(name, 0.0)
+        dac = np.stack([self.dac.set_trimmed(wanted), self.dac.set_trimmed(-wanted)], axis=1)
         block = self.block(name, "readout" if readout else "dense")
-        sums = self._sums(block, name, signal, kernel, bias)
+        sums = self._sums(block, name, signal, op.kernel, np.zeros(len(op.bias)), dac)
         probes = [tuple(None if s is None else s[1] for s in pair) for pair in sums]
         if readout:
             self.readout += probes
@@ -214,9 +227,9 @@ class Lowering:
                 f"{currents[u, k] / MAX_BIAS_CURRENT:.0f}x the {MAX_BIAS_CURRENT:g} A up to "
                 "which the cell stays in subthreshold: lower the unit current"
             )
-        kernel, bias = self.corrected(name, op.kernel, op.bias)
+        self.realize(name, op.kernel, quantize(op.bias, self.sizing))
         block = self.block(name, "memory", "cell")
-        sums = self._sums(block, name, signal, kernel, bias)
+        sums = self._sums(block, name, signal, op.kernel, op.bias)
         out, states = [], []
         self.cell_probes[name] = []
         for u, (pos, neg) in enumerate(sums):
@@ -267,14 +280,14 @@ def lower(
     unit_current: float,
     sizing: Sizing,
     output_capacitance: float,
-    gains: dict[str, np.ndarray] | None = None,
-    offsets: dict[str, np.ndarray] | None = None,
+    dac: BiasDac,
+    trims: BiasTrims | None = None,
 ) -> Circuit:
     """The transistor-level circuit of ``network``: ``unit`` is the unit
     device (width, length), ``sizing`` the realizable mirrors (with measured
-    copy ratios, :func:`exporters.mirrors.characterize`), ``gains`` /
-    ``offsets`` per-output trims (:mod:`exporters.calibrate`)."""
-    low = Lowering(unit, unit_current, sizing, gains, offsets)
+    copy ratios, :func:`exporters.mirrors.characterize`), ``dac`` the bias
+    references, ``trims`` a chip's calibration (:mod:`exporters.trims`)."""
+    low = Lowering(unit, unit_current, sizing, dac, trims)
     network.build(low, low.inputs(network.n_inputs))
     for block in low.blocks:
         block.ports += ["vdd", "gnd"]

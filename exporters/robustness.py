@@ -23,6 +23,7 @@ from exporters.mirrors import characterize
 from exporters.mismatch import mismatched
 from exporters.pdk import GF180_CORNERS
 from exporters.study import StudyOptions, load_clips
+from exporters.trims import BiasTrims
 
 TEMPERATURES = (-40.0, 27.0, 85.0)
 SUPPLY_SCALES = (0.9, 1.0, 1.1)
@@ -54,28 +55,26 @@ def run_logged(
     return results
 
 
-def _nominal_export(model, options: StudyOptions, **trims):
-    """``model`` exported at the study's design, with ``trims`` (gains and
-    offsets) if any."""
-    return export_to_circuit(model, options.design, **trims)
+def _nominal_export(model, options: StudyOptions, trims: BiasTrims | None = None):
+    """``model`` exported at the study's design, with ``trims`` if any."""
+    return export_to_circuit(model, options.design, trims=trims)
 
 
-def _nominal_trims(model, options: StudyOptions, x_cal) -> dict:
-    """The trims every variant is built with: on the calibration clips
-    ``x_cal``, the gains and offsets of the nominal circuit (the design's models
-    and supply; 27 C; :mod:`exporters.calibrate`),
-    fixed as a design-time trim would be; none without ``x_cal``."""
+def _nominal_trims(model, options: StudyOptions, x_cal) -> BiasTrims | None:
+    """The trims every variant is built with: the nominal circuit's bias
+    trims (:mod:`exporters.calibrate`) measured on the calibration clips
+    ``x_cal`` (the design's models and supply, 27 C), one setting for every
+    chip; none without ``x_cal``."""
     if x_cal is None:
-        return {}
-    gains, offsets = calibrate(
+        return None
+    return calibrate(
         model,
-        lambda g, o: _nominal_export(model, options, gains=g, offsets=o),
+        lambda trims: _nominal_export(model, options, trims),
         x_cal,
         options.calibration_passes,
         workers=options.workers,
         scheduler=options.scheduler,
     )
-    return {"gains": gains, "offsets": offsets}
 
 
 def _settings(options: StudyOptions, split: str, **extra) -> dict:
@@ -110,8 +109,8 @@ def montecarlo(options: StudyOptions, out: Path) -> dict:
     config, data = run.config, run.data
     split = options.split
     # Per-chip trims start from the untrimmed circuit; else every sample shares the nominal trims.
-    trims = {} if options.trim_each else _nominal_trims(model, options, x_cal)
-    export = _nominal_export(model, options, **trims)
+    trims = None if options.trim_each else _nominal_trims(model, options, x_cal)
+    export = _nominal_export(model, options, trims)
     settings = _settings(
         options,
         split,
@@ -190,8 +189,8 @@ def _trimmed_sample(model, options: StudyOptions, x_cal: np.ndarray, seed: int):
     per-chip trim, :func:`exporters.calibrate.calibrate` on the calibration
     clips ``x_cal``): every rebuild gets the same per-device draws."""
 
-    def chip(gains, offsets):  # draws by device name: the same chip at every pass
-        return mismatched(_nominal_export(model, options, gains=gains, offsets=offsets), seed)
+    def chip(trims):  # draws by device name: the same chip at every pass
+        return mismatched(_nominal_export(model, options, trims), seed)
 
     trims = calibrate(
         model,
@@ -201,7 +200,7 @@ def _trimmed_sample(model, options: StudyOptions, x_cal: np.ndarray, seed: int):
         workers=options.workers,
         scheduler=options.scheduler,
     )
-    return chip(*trims)
+    return chip(trims)
 
 
 def corners(options: StudyOptions, out: Path) -> dict:
@@ -230,7 +229,7 @@ def corners(options: StudyOptions, out: Path) -> dict:
             vdd=options.design.vdd * scale,
             sizing=sizing,
         )
-        export = export_to_circuit(model, design, **trims)
+        export = export_to_circuit(model, design, trims=trims)
         fingerprints.append(export.fingerprint())
         key = f"{corner}/{temperature:g}/{scale:g}"
         jobs += [
@@ -266,6 +265,10 @@ def corners(options: StudyOptions, out: Path) -> dict:
         nominal_key = next(iter(decided))
     nominal_right = decided[nominal_key] == data.labels
     right_everywhere = np.all([decided[k] == data.labels for k in decided], axis=0)
+    # Of the clips the software decides correctly, the share of (clip, corner)
+    # pairs decided correctly: each such clip is kept at that share of corners.
+    sw_right = software == data.labels
+    kept = np.mean([decided[k][sw_right] == data.labels[sw_right] for k in decided])
     result = {
         **settings,
         "n_clips": len(x),
@@ -274,6 +277,7 @@ def corners(options: StudyOptions, out: Path) -> dict:
         "nominal": nominal_key,
         "nominal_correct": int(nominal_right.sum()),
         "nominal_correct_at_all_corners": int((nominal_right & right_everywhere).sum()),
+        "corner_kept_fraction": float(kept) if sw_right.any() else None,
         "worst_accuracy": min(r["hw_clip_accuracy"] or 0 for r in rows),
     }
     _plot_corners(rows, out / "corners.png")
@@ -312,7 +316,7 @@ def noise(options: StudyOptions, out: Path) -> dict:
     run = load_clips(options)
     model, data, x, x_cal = run.model, run.data, run.x, run.x_cal
     split = options.split
-    export = _nominal_export(model, options, **_nominal_trims(model, options, x_cal))
+    export = _nominal_export(model, options, _nominal_trims(model, options, x_cal))
     seeds = options.seed + 1 + np.arange(len(x))  # ngspice takes seeds from 1
     jobs = [
         (str(i), export, x[i], options.frames, options.input_noise, int(seeds[i]))

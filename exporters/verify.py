@@ -25,10 +25,9 @@ from exporters.study import StudyOptions, load_clips
 def verify_run(options: StudyOptions, out: str | Path | None = None) -> dict:
     """Export a run at ``options.design``, simulate its clips and compare with Keras.
 
-    With ``options.calibrate`` N, N training clips first measure each
-    memory cell's and readout output's gain and offset,
-    ``options.calibration_passes`` times (:func:`exporters.calibrate.calibrate`),
-    and the circuit is built with them.
+    With ``options.calibrate`` N, N training clips first calibrate the
+    chip's bias currents, ``options.calibration_passes`` times
+    (:func:`exporters.calibrate.calibrate`).
 
     Each clip's row is appended to ``out/clips.jsonl`` as soon as it is
     simulated (``out`` defaults to ``RUN_DIR/verification``); a second call
@@ -40,20 +39,20 @@ def verify_run(options: StudyOptions, out: str | Path | None = None) -> dict:
     design, frame = options.design, options.frame
     workers, scheduler = options.workers, options.scheduler
 
-    def build(gains=None, offsets=None):
-        return export_to_circuit(model, design, gains=gains, offsets=offsets)
+    def build(trims=None):
+        return export_to_circuit(model, design, trims=trims)
 
-    gains, offsets = {}, {}
+    trims = None
     if options.calibrate:
         if design.level == "behavioral":
             raise ExportError(
                 "calibration trims a transistor-level circuit: the behavioral level has "
                 "ideal elements (drop --calibrate, or use --level transistor)"
             )
-        gains, offsets = calibrate(
+        trims = calibrate(
             model, build, run.x_cal, options.calibration_passes, frame, workers, scheduler
         )
-    export = build(gains or None, offsets or None)
+    export = build(trims)
     software = model.predict(x, batch_size=256, verbose=0)
     realized = quantized_model(model, export)
     quantized = realized.predict(x, batch_size=256, verbose=0)
@@ -106,8 +105,7 @@ def verify_run(options: StudyOptions, out: str | Path | None = None) -> dict:
             "transistors": export.transistor_count or None,
             "transistors_by_block": export.transistors,
             "wall_seconds": wall,
-            "calibration_gains": {k: v.tolist() for k, v in gains.items()},
-            "calibration_offsets": {k: v.tolist() for k, v in offsets.items()},
+            "calibration_trims": None if trims is None else trims.as_dict(),
             "workers": workers,
             "max_weight_error": max(
                 (abs(w["relative_error"]) for w in export.weights if w["realized"]), default=0.0

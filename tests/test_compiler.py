@@ -206,7 +206,7 @@ def test_kit_runs_in_plain_ngspice_elsewhere(two_layer, sample_inputs, tmp_path)
         1
     ].removeprefix(".include models/")
     assert (moved / "models" / "LICENSE.md").is_file()
-    assert "* bias currents" in network and "I_thresh = " in network
+    assert ".param ib_th_memory_0_0=" in network and "beta_low" in network
     bench = "tb_00_yes_clip"
     done = subprocess.run(
         ["ngspice", "-b", f"{bench}.spice"], cwd=moved, capture_output=True, text=True, timeout=300

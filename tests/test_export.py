@@ -47,10 +47,11 @@ def test_netlist_is_hierarchical_with_one_block_per_layer(tiny_export):
     ):  # fmt: skip
         assert f".subckt {name} " in library, name
         assert library.count(f".ends {name}\n") == 1
-    instances = re.findall(r"^X\d+ .* (\w+)$", top, flags=re.M)
-    assert sorted(instances) == sorted(
+    instances = re.findall(r"^X(\w+) .* (\w+)$", top, flags=re.M)
+    assert all(name == block for name, block in instances)  # instances named after their block
+    assert sorted(block for _, block in instances) == sorted(
         ["input_features", "dense_input_dense", "relu_relu_0", "memory_memory_0",
-         "dense_output_dense_0", "add_skip_0", "readout_classifier", "bias_unit"]
+         "dense_output_dense_0", "add_skip_0", "readout_classifier"]
     )  # fmt: skip
     memory = library.split(".subckt memory_memory_0")[1].split(".ends")[0]
     assert len(re.findall(r" fqbmru_cell$", memory, flags=re.M)) == 2
@@ -114,23 +115,21 @@ def test_local_sums_take_the_circuits_upstream_signals(tiny_model):
     assert not np.allclose(local["memory_0"], software["memory_0"][0])
 
 
-def test_gain_and_offset_trims_are_built_into_the_weights(tiny_model, tiny_export):
-    gains, offsets = {"classifier": np.array([1.25, 0.8])}, {"classifier": np.array([0.1, -0.05])}
-    trimmed = export_to_circuit(
-        tiny_model, unit_current=UNIT, vdd=0.9, gains=gains, offsets=offsets
-    )
-    kernel, bias = (np.asarray(w) for w in tiny_model.get_layer("classifier").weights)
-    # Built at W / g and (b - o) / g: the readout's bias mirrors copy the unit current
-    # by |b - o| / g (0.08, 0.0625), not |b| (0.2, 0.1).
-    requested = sorted(w["requested"] for w in trimmed.weights if w["layer"] == "classifier")
-    for ratio in (0.08, 0.0625, *(np.abs(kernel) / [1.25, 0.8]).ravel()):
-        assert min(abs(r - ratio) for r in requested) < 1e-6, ratio
-    # The circuit then computes g W' x + g b' + o: the software's weights again, to the
-    # mirror grid's rounding (scaled by g).
-    realized = trimmed.quantized_weights["classifier"]
-    assert np.allclose(realized[0], kernel, atol=0.0125 * 1.25 + 1e-6)
-    assert np.allclose(realized[1], bias, atol=0.0125 * 1.25 + 1e-6)
-    assert trimmed.fingerprint() != tiny_export.fingerprint()
+def test_bias_trims_are_the_chips_bias_dacs_and_move_its_outputs(tiny_model, tiny_export):
+    from exporters.trims import BiasTrims
+
+    trims = BiasTrims(biases={"classifier": np.array([0.3, 0.0])})
+    trimmed = export_to_circuit(tiny_model, unit_current=UNIT, vdd=0.9, trims=trims)
+    # Only the bias DACs' currents differ: the same devices, the same sizes.
+    assert trimmed.library == tiny_export.library
+    nominal = {s.name: s.amperes for s in tiny_export.bias_sources}
+    changed = {s.name for s in trimmed.bias_sources if s.amperes != nominal[s.name]}
+    assert changed == {"IB_b_classifier_0p"}
+    assert ".param ib_b_classifier_0p=" in trimmed.netlist
+    x = np.random.default_rng(3).uniform(0, 1, (8, 13)).astype("float32")
+    before, after = (simulate_clip(e, x).logits for e in (tiny_export, trimmed))
+    np.testing.assert_allclose(after[:, 0] - before[:, 0], 0.3, atol=0.03)  # up by 0.3 units
+    np.testing.assert_allclose(after[:, 1], before[:, 1], atol=0.01)
 
 
 def test_skidl_leaves_no_log_files_for_another_process_to_race_on(tmp_path):
@@ -268,41 +267,41 @@ def test_calibration_brings_cell_inputs_to_the_software(tiny_run, tmp_path):
     options = StudyOptions(tiny_run, sample_dir(), clips=2, design=Design(unit_current=UNIT))
     plain = verify_run(options, tmp_path / "plain")
     tuned = verify_run(
-        dataclasses.replace(options, calibrate=3, calibration_passes=1), tmp_path / "tuned"
+        dataclasses.replace(options, calibrate=3, calibration_passes=2), tmp_path / "tuned"
     )
-    trimmed = {"input_dense", "output_dense_0", "memory_0", "classifier"}
-    assert set(tuned["calibration_gains"]) == set(tuned["calibration_offsets"]) == trimmed
-    assert plain["calibration_gains"] == {} and tuned["calibration_clips"] == 3
-    before = [g for g in plain["cell_input_gain"]["memory_0"] if g is not None]
-    after = [g for g in tuned["cell_input_gain"]["memory_0"] if g is not None]
-    assert len(before) == len(after) >= 1
-    assert max(abs(g - 1) for g in after) < max(0.01, max(abs(g - 1) for g in before) / 2)
+    trims = tuned["calibration_trims"]
+    assert set(trims["thresholds"]) == {"memory_0"}
+    assert set(trims["biases"]) == {"input_dense", "output_dense_0", "classifier"}
+    assert plain["calibration_trims"] is None and tuned["calibration_clips"] == 3
+    # The cells switch where the software's do against the current they receive.
+    assert tuned["state_agreement"] >= plain["state_agreement"] - 0.01
 
 
-def test_calibration_passes_compose_the_residual_trims(tiny_run):
+def test_calibration_on_a_mismatched_chip_moves_only_bias_currents(tiny_run):
     from bmru_keras.training import load_run, run_inputs
     from exporters.calibrate import calibrate, measure_trims
+    from exporters.mismatch import mismatched
 
     config, model, normalization = load_run(tiny_run)
     _, _, x = run_inputs(config, normalization, sample_dir(), "training", 2)
 
-    def build(gains, offsets):
-        return export_to_circuit(model, unit_current=UNIT, vdd=0.9, gains=gains, offsets=offsets)
+    def chip(trims):
+        return mismatched(export_to_circuit(model, unit_current=UNIT, vdd=0.9, trims=trims), 7)
 
-    g1, o1 = measure_trims(model, build(None, None), x)
-    g2, o2 = measure_trims(model, build(g1, o1), x)
-    gains, offsets = calibrate(model, build, x, passes=2)
-    assert set(gains) == set(offsets) == set(g1)
-    assert set(g1) == {"input_dense", "output_dense_0", "memory_0", "classifier"}
-    for layer in g1:
-        np.testing.assert_allclose(gains[layer], g1[layer] * g2[layer])
-        np.testing.assert_allclose(offsets[layer], o2[layer] + g2[layer] * o1[layer])
-    # The second pass leaves a smaller residual than the first.
-    residual, _ = measure_trims(model, build(gains, offsets), x)
-    for layer in g1:
-        assert np.abs(residual[layer] - 1).max() <= max(0.005, np.abs(g2[layer] - 1).max())
-    with pytest.raises(ValueError, match="at least one pass"):
-        calibrate(model, build, x, passes=0)
+    nominal = chip(None)
+    trims = calibrate(model, chip, x, passes=2)
+    calibrated = chip(trims)
+    devices = [
+        [(b.name, e) for b in c.circuit.blocks for e in b.elements] for c in (nominal, calibrated)
+    ]
+    assert devices[0] == devices[1]  # not one mirror resized, not one draw changed
+    assert calibrated.library == nominal.library
+    assert [s.amperes for s in calibrated.bias_sources] != [s.amperes for s in nominal.bias_sources]
+    # The readout's offset is trimmed away, within a few DAC steps.
+    _, offsets = measure_trims(model, calibrated, x)
+    _, before = measure_trims(model, nominal, x)
+    readout = "classifier"
+    assert np.abs(offsets[readout]).max() < max(0.02, 0.5 * np.abs(before[readout]).max())
 
 
 def test_trims_separate_an_offset_from_a_gain():

@@ -26,6 +26,7 @@ from exporters.blocks import Sizing, quantize, weight_row
 from exporters.cells import CELL_BIASES
 from exporters.deck import CircuitExport
 from exporters.network import Add, Affine, Memory, Network, Relu
+from exporters.trims import BiasDac
 
 
 def cell_subcircuit(tau: float, sharpness: float) -> str:
@@ -50,9 +51,10 @@ def cell_subcircuit(tau: float, sharpness: float) -> str:
 
 
 class _Writer:
-    def __init__(self, unit_current: float, sizing: Sizing, vdd: float):
+    def __init__(self, unit_current: float, sizing: Sizing, vdd: float, dac: BiasDac):
         self.unit_current = unit_current
         self.sizing = sizing
+        self.dac = dac
         self.vdd = vdd
         self.lines: list[str] = []
         self.probes: list[tuple[str, None]] = []
@@ -65,11 +67,12 @@ class _Writer:
         self.lines.append(f"R_{name} {name} 0 {1 / self.unit_current:.6g}")
         return name
 
-    def affine_into(self, name, source, kernel, bias, outputs) -> None:
-        kernel_q, bias_q = quantize(kernel, self.sizing), quantize(bias, self.sizing)
+    def affine_into(self, name, source, kernel, bias_q, outputs) -> None:
+        """``bias_q``: the bias as realized (bias DACs or mirrors)."""
+        kernel_q = quantize(kernel, self.sizing)
         self.quantized[name] = [kernel_q, bias_q]
         for j, out in enumerate(outputs):
-            for ratio in (abs(w) for w in (*kernel[:, j], bias[j]) if w != 0):
+            for ratio in (abs(w) for w in kernel[:, j] if w != 0):
                 self.weights.append(weight_row(name, ratio, self.sizing.mirror(ratio), self.sizing))
             for i, net in enumerate(source):
                 if kernel_q[i, j] != 0:
@@ -80,15 +83,17 @@ class _Writer:
                 self.lines.append(f"I_{name}_b{j} 0 {out} DC {amperes:.6g}")
 
     def affine(self, op: Affine, source, readout: bool):
+        bias = op.bias
+        bias = self.dac.set(np.maximum(bias, 0), op.name) - self.dac.set(np.maximum(-bias, 0))
         if readout:
             outputs = [f"lg_{op.name}_{j}" for j in range(op.kernel.shape[1])]
             for j, out in enumerate(outputs):
                 self.lines.append(f"VP{j} {out} 0 DC 0")
                 self.probes.append((f"vp{j}", None))
-            self.affine_into(op.name, source, op.kernel, op.bias, outputs)
+            self.affine_into(op.name, source, op.kernel, bias, outputs)
             return []
         outputs = [self.node(f"{op.name}_{j}") for j in range(op.kernel.shape[1])]
-        self.affine_into(op.name, source, op.kernel, op.bias, outputs)
+        self.affine_into(op.name, source, op.kernel, bias, outputs)
         return outputs
 
     def relu(self, op: Relu, source):
@@ -111,7 +116,7 @@ class _Writer:
     def memory(self, op: Memory, source):
         name = op.name
         candidates = [self.node(f"c_{name}_{u}") for u in range(op.kernel.shape[1])]
-        self.affine_into(name, source, op.kernel, op.bias, candidates)
+        self.affine_into(name, source, op.kernel, quantize(op.bias, self.sizing), candidates)
         out, states = [], []
         for u, candidate in enumerate(candidates):
             high, low, alpha = (float(v[u]) for v in (op.beta_high, op.beta_low, op.alpha))
@@ -134,10 +139,10 @@ class _Writer:
 
 
 def write_behavioral(
-    network: Network, unit_current: float, vdd: float, sizing: Sizing
+    network: Network, unit_current: float, vdd: float, sizing: Sizing, dac: BiasDac
 ) -> CircuitExport:
     """The ideal current-mode deck of ``network`` (see the module)."""
-    writer = _Writer(unit_current, sizing, vdd)
+    writer = _Writer(unit_current, sizing, vdd, dac)
     inputs = [writer.node(f"in_{f}") for f in range(network.n_inputs)]
     network.build(writer, inputs)
     # Ideal elements draw nothing from the supplies (they are there for the

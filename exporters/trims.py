@@ -1,0 +1,80 @@
+"""What can be set on a fabricated chip: its bias currents, and nothing else.
+
+Every bias current of an exported circuit comes from a programmable current
+reference, modelled as a current DAC (:class:`BiasDac`): a step of
+``step`` software units (1/256 of the unit current by default: 2.7 pA at
+700 pA) and ``2**bits - 1`` steps at most (11 bits: about 8 units). The
+nominal circuit is programmed with the software's parameters; a calibration
+(:func:`exporters.calibrate.calibrate`) reprograms them:
+
+- each memory cell's ``I_thresh`` and ``I_width``, so that it switches where
+  the software does against the input current it really receives: a cell
+  whose input is ``g c + o`` (``c`` the software's) switches up at
+  ``g beta_high + o`` and down at ``g beta_low + o``;
+- each output of a Dense layer (hidden or readout) has a two-sided bias DAC
+  (one reference into its positive sum, one into its negative sum): its
+  bias moves by the measured offset, so a layer whose output reads ``g y + o``
+  reads ``g y`` again (its gain, set by mirror ratios, cannot change).
+
+Mirror sizes never change after fabrication; a test checks that a
+calibrated circuit has the nominal circuit's devices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from exporters.errors import ExportError
+
+
+@dataclass(frozen=True)
+class BiasDac:
+    """A programmable bias current: ``code * step`` units, code in
+    ``0 .. 2**bits - 1``."""
+
+    step: float = 1 / 256
+    bits: int = 11
+
+    @property
+    def full_scale(self) -> float:
+        return (2**self.bits - 1) * self.step
+
+    def code(self, units: np.ndarray) -> np.ndarray:
+        """The nearest codes (clipped to the range) of currents in units."""
+        return np.clip(np.rint(np.asarray(units, float) / self.step), 0, 2**self.bits - 1)
+
+    def set(self, units: np.ndarray, what: str = "") -> np.ndarray:
+        """The currents the DAC puts out for ``units``; a nominal current
+        beyond full scale is an error (say which)."""
+        units = np.asarray(units, float)
+        if (units > self.full_scale + self.step / 2).any():
+            raise ExportError(
+                f"{what}: a bias of {units.max():.3g} units is beyond the bias DAC's full scale "
+                f"{self.full_scale:.3g} ({self.bits} bits of {self.step:g} units): raise the "
+                "unit current's share (a smaller parameter), or use more bits"
+            )
+        return self.code(units) * self.step
+
+    def set_trimmed(self, units: np.ndarray) -> np.ndarray:
+        """The currents for trimmed settings: clipped to the DAC's range (a
+        trim cannot go below 0 or beyond full scale)."""
+        return self.code(units) * self.step
+
+
+@dataclass
+class BiasTrims:
+    """A chip's calibration: per memory layer ``(gain, offset)`` arrays (each
+    unit switches at ``gain * beta + offset``), per Dense layer the bias
+    change of each output (units)."""
+
+    thresholds: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    biases: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        """JSON-ready."""
+        return {
+            "thresholds": {k: [g.tolist(), o.tolist()] for k, (g, o) in self.thresholds.items()},
+            "biases": {k: v.tolist() for k, v in self.biases.items()},
+        }
