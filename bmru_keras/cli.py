@@ -515,8 +515,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--restart", action="store_true", help="discard earlier clip results")
     verify.add_argument(
         "--calibrate", type=_count(0), default=0, metavar="N",
-        help="measure each cell's and output's gain on N training clips and rebuild "
-        "the circuit with it (transistor level; see exporters/calibrate.py)",
+        help="calibrate the chip's bias currents (cell thresholds, Dense biases) on N "
+        "training clips first (transistor level; see exporters/calibrate.py)",
     )  # fmt: skip
     _calibration_passes(verify)
     verify.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask cluster")
@@ -583,13 +583,14 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     robust.add_argument(
         "--calibrate", type=_count(0), default=0, metavar="N",
-        help="circuit studies: trim gains and offsets on N training clips at the nominal "
-        "circuit and build every variant with them (see exporters/calibrate.py)",
+        help="circuit studies: calibrate the nominal chip's bias currents on N training "
+        "clips and program every variant with them (see exporters/calibrate.py)",
     )  # fmt: skip
     _calibration_passes(robust)
     robust.add_argument(
         "--trim-each", action="store_true",
-        help="montecarlo: trim every sample on its own --calibrate N clips (a per-chip trim)",
+        help="montecarlo: calibrate every sample on its own --calibrate N clips (a tester's "
+        "per-chip calibration, bias currents only)",
     )  # fmt: skip
     robust.add_argument("--workers", type=_count(1), default=1)
     robust.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask cluster")

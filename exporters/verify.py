@@ -275,7 +275,10 @@ def plot_clips(rows: list[dict], path: Path) -> bool:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, (votes, power) = plt.subplots(1, 2, figsize=(10, 4))
+    watts = [sum(r["power_w"].values()) - r["power_w"].get("bias", 0) for r in rows if r["power_w"]]
+    # No power at the behavioral level: one panel, not an empty second one.
+    figure, axes = plt.subplots(1, 2 if watts else 1, figsize=(10 if watts else 5, 4))
+    votes = axes[0] if watts else axes
     agree = np.array([r["hw_decision"] == r["sw_decision"] for r in rows])
     sw, hw = (np.array([r[k] for r in rows]) for k in ("sw_vote", "hw_vote"))
     votes.scatter(sw[agree], hw[agree], s=10, label="same decision")
@@ -286,12 +289,9 @@ def plot_clips(rows: list[dict], path: Path) -> bool:
         ylabel="hardware: share of frames for that decision",
     )
     votes.legend()
-    watts = [sum(r["power_w"].values()) - r["power_w"].get("bias", 0) for r in rows if r["power_w"]]
     if watts:
-        power.hist(1e9 * np.array(watts), bins=30)
-        power.set(xlabel="power per clip (nW, cells + feed-forward)", ylabel="clips")
-    else:
-        power.set_axis_off()
+        axes[1].hist(1e9 * np.array(watts), bins=30)
+        axes[1].set(xlabel="power per clip (nW, cells + feed-forward)", ylabel="clips")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)

@@ -111,6 +111,7 @@ def test_montecarlo_and_corners_commands_log_and_resume(tiny_run, tmp_path, caps
     ]
     assert all(r["n_failed"] == 0 and r["power_w"] > 0 for r in result["corners"])
     assert abs(result["corners"][0]["vdd_v"] - 0.81) < 1e-9
+    assert result["corner_kept_fraction"] is None or 0 <= result["corner_kept_fraction"] <= 1
     # Trimmed on two training clips at the nominal circuit (bias currents; on this
     # well-matched circuit the trims may round to the nominal DAC codes).
     trimmed = ["--out", str(tmp_path / "trimmed"), "--calibrate", "2", "--calibration-passes", "2"]
