@@ -85,7 +85,13 @@ def main() -> None:
         )  # fmt: skip
         return dataclasses.replace(base, **changes)
 
-    summary: dict = {"design": {"unit_current_a": design.unit_current, "vdd_v": design.vdd}}
+    # Parts run separately add to one summary (at the same design point).
+    previous = out / "signoff.json"
+    summary: dict = json.loads(previous.read_text()) if previous.is_file() else {}
+    point = {"unit_current_a": design.unit_current, "vdd_v": design.vdd}
+    if summary.get("design") != point:
+        summary = {}
+    summary["design"] = point
     if "verify" in args.parts:
         result = verify_run(options(), out / "verify")
         write_report(result, out / "verify")
