@@ -3,10 +3,13 @@
 
 One block per operation. A weight is a mirror (:class:`~exporters.blocks.Sizing`);
 each output of an affine layer sums its positive terms into one diode and
-its negative terms into another (0-V probes on both); an FQ-BMRU unit is the
+its negative terms into another (0-V probes on both), its bias coming from
+two programmable bias DACs, one into each (:mod:`exporters.trims`: the knobs
+a calibration turns); an FQ-BMRU unit is the
 9-transistor cell (:mod:`exporters.cells`) with ``I_thresh = beta_high I_unit``
 (switch up), ``I_width = (beta_high - beta_low) I_unit`` (so it switches down
-at ``beta_low I_unit``) and ``I_gain = alpha I_unit``.
+at ``beta_low I_unit``) and ``I_gain = alpha I_unit``, each from a bias DAC
+(a calibrated chip moves its thresholds, :class:`~exporters.trims.BiasTrims`).
 """
 
 from __future__ import annotations
