@@ -111,6 +111,7 @@ def main() -> None:
         folder.mkdir(parents=True, exist_ok=True)
         run = options(clips=args.noise_clips, frames=args.noise_frames, calibrate=0)
         result = STUDIES["noise"](run, folder)
+        _write(result, folder, "noise")
         summary["noise_suppression_min"] = result["noise_suppression_min"]
         summary["noise_suppression_median"] = result["noise_suppression_median"]
     if "corners" in args.parts:
@@ -123,6 +124,7 @@ def main() -> None:
             supply_scales=tuple(args.supply_scales) if args.supply_scales else None,
         )
         result = STUDIES["corners"](run, folder)
+        _write(result, folder, "corners")
         summary["corners"] = len(result["corners"])
         summary["corner_clips"] = result["n_clips"]
         summary["corner_kept_fraction"] = result["corner_kept_fraction"]
@@ -132,6 +134,7 @@ def main() -> None:
         folder.mkdir(parents=True, exist_ok=True)
         run = options(clips=args.mc_clips, trials=args.mc_chips, trim_each=True)
         result = STUDIES["montecarlo"](run, folder)
+        _write(result, folder, "montecarlo")
         summary.update(
             {
                 "mc_chips": args.mc_chips,
@@ -154,6 +157,12 @@ def main() -> None:
             mark = "met" if (value >= bound if op == ">=" else value <= bound) else "NOT met"
             mark = f"  (target {op} {bound:g}: {mark}; paper {PAPER.get(key, 'n/a')})"
         print(f"{key}: {value}{mark}")
+
+
+def _write(result: dict, folder: Path, part: str) -> None:
+    """A part's report (markdown) and its full result (JSON) in its folder."""
+    (folder / f"{part}.md").write_text(result.pop("report"))
+    (folder / f"{part}.json").write_text(json.dumps(result, indent=1, default=float))
 
 
 if __name__ == "__main__":
