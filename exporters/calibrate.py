@@ -17,12 +17,13 @@ slopes, because a ratio reads an offset as a gain (``docs/circuits.md``).
 All of it is read through the circuit's 0-V probes: currents a tester reads
 on a chip.
 
-Then the chip is reprogrammed: each memory cell switches at ``g beta + o``
-(its thresholds follow the input current it really gets); each Dense
-output's bias DACs move its bias by ``-o / g`` (its offset cancelled; its
-gain, a mirror ratio, stays). One measurement does not finish the job: the
-trims change what later layers receive, so :func:`calibrate` repeats it
-``passes`` times on the circuit trimmed so far, the bias changes adding up.
+Then the chip is reprogrammed: each Dense output's bias DACs move its bias
+by ``-o / g`` (its offset cancelled; its gain, a mirror ratio, stays). One
+measurement does not finish the job: the trims change what later layers
+receive, so :func:`calibrate` repeats it ``passes`` times on the circuit
+trimmed so far, the bias changes adding up.
+Each memory cell's measured ``(g, o)`` is recorded in the trims but not yet
+applied (:mod:`exporters.trims`).
 """
 
 from collections.abc import Callable

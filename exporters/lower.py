@@ -8,8 +8,8 @@ two programmable bias DACs, one into each (:mod:`exporters.trims`: the knobs
 a calibration turns); an FQ-BMRU unit is the
 9-transistor cell (:mod:`exporters.cells`) with ``I_thresh = beta_high I_unit``
 (switch up), ``I_width = (beta_high - beta_low) I_unit`` (so it switches down
-at ``beta_low I_unit``) and ``I_gain = alpha I_unit``, each from a bias DAC
-(a calibrated chip moves its thresholds, :class:`~exporters.trims.BiasTrims`).
+at ``beta_low I_unit``) and ``I_gain = alpha I_unit`` (ideal sources; the
+threshold trims of :class:`~exporters.trims.BiasTrims` are not applied yet).
 """
 
 from __future__ import annotations
