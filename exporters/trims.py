@@ -57,7 +57,7 @@ class BiasDac:
                 f"{self.full_scale:.3g} ({self.bits} bits of {self.step:g} units): raise the "
                 "unit current's share (a smaller parameter), or use more bits"
             )
-        return self.code(units) * self.step
+        return self.set_trimmed(units)
 
     def set_trimmed(self, units: np.ndarray) -> np.ndarray:
         """The currents for trimmed settings: clipped to the DAC's range (a
