@@ -1,17 +1,18 @@
 """The operating point sweep behind exporters.design.Design's defaults: for
-each unit current and supply, the power and the clip agreement with
+each unit current, cell ratio and supply, the power and the clip agreement with
 software (the first --clips held-out clips, uncalibrated) and the weakest
 memory cell's noise suppression (--noise-clips clips, --noise-frames frames).
 
     python benchmarks/operating_point.py RUN_DIR --data-dir DIR
         [--unit-currents 3e-10 5e-10 7e-10] [--supplies 0.75 0.9]
-        [--output-capacitances 2e-12] [--clips 8] [--noise-clips 2]
+        [--output-capacitances 2e-12] [--cell-ratios 1 2] [--clips 8] [--noise-clips 2]
         [--noise-frames 30] [--workers 2] [--out DIR]
 
 Every point logs under --out (default RUN_DIR/operating_point) and resumes.
 """
 
 import argparse
+import itertools
 import json
 from pathlib import Path
 
@@ -28,6 +29,7 @@ def main() -> None:
     parser.add_argument("--unit-currents", type=float, nargs="+", default=[3e-10, 5e-10, 7e-10])
     parser.add_argument("--supplies", type=float, nargs="+", default=[0.75, 0.9])
     parser.add_argument("--output-capacitances", type=float, nargs="+", default=[2e-12])
+    parser.add_argument("--cell-ratios", type=int, nargs="+", default=[1])
     parser.add_argument("--clips", type=int, default=8)
     parser.add_argument("--noise-clips", type=int, default=2)
     parser.add_argument("--noise-frames", type=int, default=30)
@@ -36,39 +38,43 @@ def main() -> None:
     args = parser.parse_args()
     out = Path(args.out or Path(args.run_dir) / "operating_point")
     rows = []
-    for capacitance in args.output_capacitances:
-        for vdd in args.supplies:
-            for unit in args.unit_currents:
-                design = Design(unit_current=unit, vdd=vdd, output_capacitance=capacitance)
-                folder = out / f"{unit:g}A_{vdd:g}V_{capacitance:g}F"
-                options = StudyOptions(
-                    args.run_dir, args.data_dir, "heldout", args.clips, design, workers=args.workers
-                )
-                verified = verify_run(options, folder / "verify")
-                noise_options = StudyOptions(
-                    args.run_dir, args.data_dir, "heldout", args.noise_clips, design,
-                    workers=args.workers, frames=args.noise_frames,
-                )  # fmt: skip
-                (folder / "noise").mkdir(parents=True, exist_ok=True)
-                noise = STUDIES["noise"](noise_options, folder / "noise")
-                rows.append(
-                    {
-                        "unit_current_a": unit,
-                        "vdd_v": vdd,
-                        "output_capacitance_f": capacitance,
-                        "avg_power_w": verified["avg_power_w"],
-                        "clip_agreement": verified["clip_agreement"],
-                        "state_agreement": verified["state_agreement"],
-                        "noise_suppression_min": noise["noise_suppression_min"],
-                    }
-                )
+    points = itertools.product(
+        args.output_capacitances, args.supplies, args.unit_currents, args.cell_ratios
+    )
+    for capacitance, vdd, unit, ratio in points:
+        design = Design(
+            unit_current=unit, vdd=vdd, output_capacitance=capacitance, cell_ratio=ratio
+        )
+        folder = out / f"{unit:g}A_{vdd:g}V_{capacitance:g}F_x{ratio}"
+        options = StudyOptions(
+            args.run_dir, args.data_dir, "heldout", args.clips, design, workers=args.workers
+        )
+        verified = verify_run(options, folder / "verify")
+        noise_options = StudyOptions(
+            args.run_dir, args.data_dir, "heldout", args.noise_clips, design,
+            workers=args.workers, frames=args.noise_frames,
+        )  # fmt: skip
+        (folder / "noise").mkdir(parents=True, exist_ok=True)
+        noise = STUDIES["noise"](noise_options, folder / "noise")
+        rows.append(
+            {
+                "unit_current_a": unit,
+                "vdd_v": vdd,
+                "output_capacitance_f": capacitance,
+                "cell_ratio": ratio,
+                "avg_power_w": verified["avg_power_w"],
+                "clip_agreement": verified["clip_agreement"],
+                "state_agreement": verified["state_agreement"],
+                "noise_suppression_min": noise["noise_suppression_min"],
+            }
+        )
     (out / "operating_point.json").write_text(json.dumps(rows, indent=1))
-    print("| unit current | supply | C_out | power | clip agreement | states | noise min |")
-    print("|---|---|---|---|---|---|---|")
+    print("| unit current | cells | supply | C_out | power | clip agreement | states | noise min |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         noise = r["noise_suppression_min"]
         print(
-            f"| {r['unit_current_a'] * 1e12:.0f} pA | {r['vdd_v']:g} V | "
+            f"| {r['unit_current_a'] * 1e12:.0f} pA | x{r['cell_ratio']} | {r['vdd_v']:g} V | "
             f"{r['output_capacitance_f'] * 1e12:g} pF | {r['avg_power_w'] * 1e9:.1f} nW | "
             f"{100 * r['clip_agreement']:.0f} % | {100 * r['state_agreement']:.1f} % | "
             f"{'n/a' if noise is None else f'{noise:.1f}x'} |"

@@ -70,13 +70,14 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("--unit-current", type=float, default=Design.unit_current)
     parser.add_argument("--vdd", type=float, default=Design.vdd)
+    parser.add_argument("--cell-ratio", type=int, default=Design.cell_ratio)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--scheduler")
     parser.add_argument("--out", help="default RUN_DIR/signoff")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     out = Path(args.out or Path(args.run_dir) / "signoff")
-    design = Design(unit_current=args.unit_current, vdd=args.vdd)
+    design = Design(unit_current=args.unit_current, vdd=args.vdd, cell_ratio=args.cell_ratio)
 
     def options(**changes) -> StudyOptions:
         base = StudyOptions(
@@ -88,7 +89,11 @@ def main() -> None:
     # Parts run separately add to one summary (at the same design point).
     previous = out / "signoff.json"
     summary: dict = json.loads(previous.read_text()) if previous.is_file() else {}
-    point = {"unit_current_a": design.unit_current, "vdd_v": design.vdd}
+    point = {
+        "unit_current_a": design.unit_current,
+        "vdd_v": design.vdd,
+        "cell_ratio": design.cell_ratio,
+    }
     if summary.get("design") != point:
         summary = {}
     summary["design"] = point

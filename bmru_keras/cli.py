@@ -188,6 +188,11 @@ def _circuit_options(parser: argparse.ArgumentParser, level: bool = True) -> Non
         help="capacitor on each memory cell's output, a low-pass on its state current "
         f"(transistor level; default {design.output_capacitance:g} F; 0 for none)",
     )  # fmt: skip
+    parser.add_argument(
+        "--cell-ratio", type=_count(1), default=design.cell_ratio, metavar="K",
+        help="the memory cells run at K times the unit current (transistor level; "
+        f"default {design.cell_ratio})",
+    )  # fmt: skip
     if level:
         parser.add_argument(
             "--level", choices=["transistor", "behavioral"], default=design.level,
@@ -226,6 +231,7 @@ def _design(args: argparse.Namespace):
     settings = dict(
         unit_current=args.unit_current, vdd=args.vdd, level=level,
         output_capacitance=args.output_capacitance, unit_width=width, unit_length=length,
+        cell_ratio=args.cell_ratio,
         temperature=getattr(args, "temperature", 27.0),
     )  # fmt: skip
     if not args.model_library:
@@ -611,29 +617,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _import_tensorflow_quietly() -> None:
-    """Import TensorFlow with its C++ start-up lines (absl's "All log messages
-    before absl::InitializeLog()", oneDNN's notice) sent to /dev/null; what it
-    logs later still shows (``TF_CPP_MIN_LOG_LEVEL``, default 2 here)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if "tensorflow" in sys.modules:
-        return
-    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 2)
-    try:
-        import tensorflow  # noqa: F401
-    except ImportError:
-        pass  # the command that needs it says so
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(null)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if not args.verbose:
-        _import_tensorflow_quietly()
+    from bmru_keras.dependencies import VERBOSE_ENV, MissingDependency, import_tensorflow_quietly
+
+    if args.verbose:
+        os.environ[VERBOSE_ENV] = "1"  # for the worker processes too
+    import_tensorflow_quietly()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("InSpice").setLevel(logging.WARNING)  # ngspice's progress notes
     from bmru_keras.config import ConfigError
@@ -654,6 +644,7 @@ def main(argv: list[str] | None = None) -> int:
         SimulationError,
         ResultLogError,
         SchedulerError,
+        MissingDependency,
     ) as error:
         print(f"bmru {args.command}: error: {error}", file=sys.stderr)
         return 2

@@ -20,6 +20,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
+from bmru_keras.dependencies import require
+
 
 class ResultLogError(ValueError):
     """A result log that was written with other settings."""
@@ -79,7 +81,7 @@ def check_scheduler(address: str, timeout: float = 5.0) -> None:
         raise SchedulerError(
             f"--scheduler {address!r} is not a Dask address; expected e.g. tcp://HOST:8786"
         )
-    from distributed import Client
+    Client = require("distributed", "dask", "--scheduler").Client
 
     try:
         Client(address, timeout=timeout).close()
@@ -141,8 +143,8 @@ def _map(fn, jobs: list, workers: int, scheduler) -> Iterator[Any]:
 
 
 def _dask(fn, jobs, scheduler) -> Iterator[Any]:
-    from distributed import Client
-    from distributed import as_completed as dask_completed
+    distributed = require("distributed", "dask", "a Dask scheduler")
+    Client, dask_completed = distributed.Client, distributed.as_completed
 
     client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
     try:

@@ -37,6 +37,9 @@ def point_name(point: dict[str, str]) -> str:
 
 
 def _train(job: dict) -> dict:
+    from bmru_keras.dependencies import import_tensorflow_quietly
+
+    import_tensorflow_quietly()  # a worker process: no start-up lines per training
     from bmru_keras.training import run_experiment
 
     config = load_config(job["config"], job["overrides"])

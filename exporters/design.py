@@ -3,10 +3,13 @@ used by :func:`exporters.export_to_circuit`, every ``bmru`` command and the
 docs.
 
 The defaults are the point the hardware figures of ``docs/results.md`` are
-measured at: 700 pA per software unit and a 0.9 V supply (at 300 pA the
-weakest cell suppressed noise 9.7x, under the 20x target; at 700 pA 21.9x),
-the open GF180MCU models at their typical corner and 27 C, a 4 um / 8 um
-unit device and 2 pF on each memory cell's output.
+measured at, chosen by the operating-point sweep there: 350 pA per software
+unit in the feed-forward blocks (they draw most of the power, in proportion
+to it) and twice that in the memory cells (``cell_ratio`` 2), 5 pF on each
+cell's output (a cell's output noise is set by that capacitor, not by its
+current: 2 pF left the weakest cell at 14x, under the 20x target), a 0.9 V
+supply, the open GF180MCU models at their typical corner and 27 C, and a
+4 um / 8 um unit device.
 """
 
 from __future__ import annotations
@@ -36,6 +39,10 @@ class Design:
             ``sf``), when ``models`` is not given.
         temperature: degrees C of a simulation.
         output_capacitance: farads on each memory cell's output (0: none).
+        cell_ratio: the memory cells run at ``cell_ratio * unit_current``
+            (an integer, 1-8; :mod:`exporters.cells`): the feed-forward
+            blocks at a small unit current, the cells at the current their
+            noise suppression needs.
         unit_width, unit_length: the unit device, metres (mismatch falls as
             ``1 / sqrt(W L)``), when ``models`` is not given.
         models: your own :class:`~exporters.pdk.ProcessModels`; None: GF180MCU.
@@ -44,12 +51,13 @@ class Design:
         bias_dac: the programmable bias references (:mod:`exporters.trims`).
     """
 
-    unit_current: float = 700e-12
+    unit_current: float = 350e-12
     vdd: float = 0.9
     level: str = "transistor"
     corner: str = "typical"
     temperature: float = 27.0
     output_capacitance: float = OUTPUT_CAPACITANCE
+    cell_ratio: int = 2
     unit_width: float = 4e-6
     unit_length: float = 8e-6
     models: ProcessModels | None = None
@@ -67,6 +75,11 @@ class Design:
             raise ExportError(f"vdd={self.vdd:g} V: give a supply of 0.3 - 3.6 V")
         if self.output_capacitance < 0:
             raise ExportError(f"output_capacitance={self.output_capacitance:g} F: give 0 or more")
+        if not (isinstance(self.cell_ratio, int) and 1 <= self.cell_ratio <= 8):
+            raise ExportError(
+                f"cell_ratio={self.cell_ratio!r}: give an integer 1-8 (the cells' currents "
+                "over the unit current, realized by parallel unit devices)"
+            )
         if self.unit_width <= 0 or self.unit_length <= 0:
             raise ExportError(
                 f"unit device {self.unit_width:g} m x {self.unit_length:g} m: give positive sizes"

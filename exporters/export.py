@@ -63,6 +63,11 @@ def export_to_circuit(
                 "level='behavioral' has no output capacitors (its cells switch in 1 % of a "
                 "frame): output_capacitance applies at transistor level"
             )
+        if design.cell_ratio != Design.cell_ratio:
+            raise ExportError(
+                "level='behavioral' has ideal cells, computed in units: cell_ratio (the "
+                "cells' currents over the unit current) applies at transistor level"
+            )
         return write_behavioral(
             network, design.unit_current, design.vdd, design.unit_sizing(), design.bias_dac
         )
@@ -78,5 +83,6 @@ def export_to_circuit(
         design.output_capacitance,
         design.bias_dac,
         trims,
+        design.cell_ratio,
     )
     return write_transistor(circuit, models, design.vdd, design.unit_current)

@@ -6,18 +6,20 @@ each output of an affine layer sums its positive terms into one diode and
 its negative terms into another (0-V probes on both), its bias coming from
 two programmable bias DACs, one into each (:mod:`exporters.trims`: the knobs
 a calibration turns); an FQ-BMRU unit is the
-9-transistor cell (:mod:`exporters.cells`) with ``I_thresh = beta_high I_unit``
-(switch up), ``I_width = (beta_high - beta_low) I_unit`` (so it switches down
-at ``beta_low I_unit``) and ``I_gain = alpha I_unit`` (ideal sources; the
-threshold trims of :class:`~exporters.trims.BiasTrims` are not applied yet).
+9-transistor cell (:mod:`exporters.cells`) with ``I_thresh = beta_high I_cell``
+(switch up), ``I_width = (beta_high - beta_low) I_cell`` (so it switches down
+at ``beta_low I_cell``) and ``I_gain = alpha I_cell``, each from a bias DAC
+too, where ``I_cell = cell_ratio I_unit`` (the cell scales its input and
+output by the same ratio); a threshold trim
+(:class:`~exporters.trims.BiasTrims`) moves ``I_thresh`` and ``I_width``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from exporters.blocks import WIDTHS, Sizing, p_to_n, quantize, sum_node, weight_row
-from exporters.cells import CELL_BIASES, TRANSISTORS, cell_library
+from exporters.blocks import WIDTHS, Mirror, Sizing, p_to_n, quantize, sum_node, weight_row
+from exporters.cells import CELL_BIASES, cell_library
 from exporters.circuit import BiasSource, Block, Circuit, Instance
 from exporters.errors import ExportError
 from exporters.network import Add, Affine, Memory, Network, Relu
@@ -41,9 +43,11 @@ class Lowering:
         sizing: Sizing,
         dac: BiasDac,
         trims: BiasTrims | None = None,
+        cell_ratio: int = 1,
     ):
         self.unit = unit  # the unit device (width, length)
         self.unit_current = unit_current
+        self.cell_ratio = cell_ratio  # the cells' currents over the unit current
         self.sizing = sizing
         self.dac = dac
         self.trims = trims or BiasTrims()
@@ -57,6 +61,7 @@ class Lowering:
         self.weights: list[dict] = []
         self.quantized: dict[str, list[np.ndarray]] = {}
         self._unit_reference = None
+        self.cell_transistors = cell_library(0, cell_ratio)[0].transistors
 
     def block(self, name: str, kind: str, supply: str = "ff") -> Block:
         block = Block(name=f"{kind}_{name}", ports=[], kind=kind, supply=supply)
@@ -146,6 +151,24 @@ class Lowering:
         self.sources.append(BiasSource(f"IB_b_{name}_{j}{side}", net, amperes, name, j, label))
         return net
 
+    def cell_biases(self, op: Memory) -> np.ndarray:
+        """Each cell's (I_thresh, I_width, I_gain) in units, as its bias DACs
+        put them out: ``beta_high``, ``beta_high - beta_low``, ``alpha``; a
+        cell whose input was measured as ``g c + o`` (a threshold trim)
+        switches at ``g beta + o`` instead, so that it switches where the
+        software's ``c`` crosses ``beta``."""
+        high, low = op.beta_high, op.beta_low
+        trim = self.trims.thresholds.get(op.name)
+        if trim is None:
+            what = f"layer {op.name!r} thresholds"
+            thresh, width = self.dac.set(high, what), self.dac.set(high - low, what)
+        else:
+            gain, offset = (np.asarray(v, float) for v in trim)
+            thresh = self.dac.set_trimmed(gain * high + offset)
+            width = self.dac.set_trimmed(gain * (high - low))
+        gain_current = self.dac.set(op.alpha, f"layer {op.name!r} alpha")
+        return np.stack([thresh, width, gain_current], axis=1)
+
     # -- operations ----------------------------------------------------------
     def inputs(self, n_features: int):
         block = self.block("features", "input", "bias")
@@ -219,9 +242,9 @@ class Lowering:
 
     def memory(self, op: Memory, signal):
         name = op.name
+        cell_current = self.cell_ratio * self.unit_current
         currents = (
-            np.stack([op.beta_high, op.beta_high - op.beta_low, op.alpha], axis=1)
-            * self.unit_current
+            np.stack([op.beta_high, op.beta_high - op.beta_low, op.alpha], axis=1) * cell_current
         )
         if currents.max(initial=0.0) > MAX_BIAS_CURRENT:
             u, k = np.unravel_index(np.argmax(currents), currents.shape)
@@ -230,6 +253,7 @@ class Lowering:
                 f"{currents[u, k] / MAX_BIAS_CURRENT:.0f}x the {MAX_BIAS_CURRENT:g} A up to "
                 "which the cell stays in subthreshold: lower the unit current"
             )
+        currents = self.cell_biases(op) * cell_current
         self.realize(name, op.kernel, quantize(op.bias, self.sizing))
         block = self.block(name, "memory", "cell")
         sums = self._sums(block, name, signal, op.kernel, op.bias)
@@ -245,9 +269,11 @@ class Lowering:
                 self.omitted.append((name, u))
                 continue
             v0 = block.port(f"v0_{name}_{u}")
-            if neg is not None:
+            if neg is not None:  # sunk at v0, scaled as the cell's input (M1)
                 n_node = p_to_n(block, neg[0], block.net("cn"), self.unit)
-                block.mos("n", v0, n_node, "gnd", self.unit)
+                k = self.cell_ratio
+                scaled = Mirror(k, *self.unit, m=k) if k > 1 else None
+                block.mos("n", v0, n_node, "gnd", self.unit, scaled)
             for k, (key, label) in enumerate(CELL_BIASES):
                 net = block.port(f"{key}_{name}_{u}")
                 block.mos("n", net, net, "gnd", self.unit)
@@ -261,7 +287,7 @@ class Lowering:
                     (pos[0], v0, f"th_{name}_{u}", f"wd_{name}_{u}", f"gn_{name}_{u}", cell_out)
                     + ("vdd", "gnd"),
                     "fqbmru_cell",
-                    TRANSISTORS["fqbmru_cell"],
+                    self.cell_transistors,
                 )
             )
             output_probe = block.port(f"po_{name}_{u}")
@@ -285,17 +311,20 @@ def lower(
     output_capacitance: float,
     dac: BiasDac,
     trims: BiasTrims | None = None,
+    cell_ratio: int = 1,
 ) -> Circuit:
     """The transistor-level circuit of ``network``: ``unit`` is the unit
     device (width, length), ``sizing`` the realizable mirrors (with measured
     copy ratios, :func:`exporters.mirrors.characterize`), ``dac`` the bias
-    references, ``trims`` a chip's calibration (:mod:`exporters.trims`)."""
-    low = Lowering(unit, unit_current, sizing, dac, trims)
+    references, ``trims`` a chip's calibration (:mod:`exporters.trims`),
+    ``cell_ratio`` the memory cells' currents over ``unit_current``
+    (:mod:`exporters.cells`)."""
+    low = Lowering(unit, unit_current, sizing, dac, trims, cell_ratio)
     network.build(low, low.inputs(network.n_inputs))
     for block in low.blocks:
         block.ports += ["vdd", "gnd"]
     return Circuit(
-        library=cell_library(output_capacitance),
+        library=cell_library(output_capacitance, cell_ratio),
         blocks=low.blocks,
         sources=low.sources,
         inputs=low.input_nets,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bmru_keras.dependencies import require
 from exporters.errors import SimulationError
 
 NGSPICE_HINT = (
@@ -39,10 +40,9 @@ def ngspice_shared():
     # busy-waiting made two simulating workers on 2 cores 15x slower (35 s
     # instead of 2.5 s a clip); libgomp reads this when ngspice loads it.
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+    shared = require("InSpice.Spice.NgSpice.Shared", "circuit", "simulating a circuit")
     try:
-        from InSpice.Spice.NgSpice.Shared import NgSpiceShared
-
-        return NgSpiceShared.new_instance()
+        return shared.NgSpiceShared.new_instance()
     except OSError as error:
         raise SimulationError(f"cannot load ngspice: {error}; {NGSPICE_HINT}") from error
 

@@ -2,24 +2,22 @@
 
 Every Dense-layer bias of an exported circuit comes from a programmable
 current reference, modelled as a current DAC (:class:`BiasDac`): a step of
-``step`` software units (1/256 of the unit current by default: 2.7 pA at
-700 pA) and ``2**bits - 1`` steps at most (11 bits: about 8 units). The
+``step`` software units (1/256 of the unit current by default: 1.4 pA at
+350 pA) and ``2**bits - 1`` steps at most (11 bits: about 8 units). The
 nominal circuit is programmed with the software's parameters; a calibration
 (:func:`exporters.calibrate.calibrate`) reprograms them:
 
 - each output of a Dense layer (hidden or readout) has a two-sided bias DAC
   (one reference into its positive sum, one into its negative sum): its
   bias moves by the measured offset, so a layer whose output reads ``g y + o``
-  reads ``g y`` again (its gain, set by mirror ratios, cannot change).
+  reads ``g y`` again (its gain, set by mirror ratios, cannot change);
+- each memory cell's ``I_thresh`` and ``I_width`` come from bias DACs too:
+  a cell whose input reads ``g c + o`` is set to switch at ``g beta + o``
+  (up and down), where the software's ``c`` crosses ``beta``. Its comparator's
+  own offset is not seen by the input probe and stays.
 
 Mirror sizes never change after fabrication; a test checks that a
 calibrated circuit has the nominal circuit's devices.
-
-Not yet applied: the memory cells' threshold trims. :func:`calibrate`
-measures each cell's input as ``g c + o`` and records ``(g, o)`` in
-:attr:`BiasTrims.thresholds` (a cell would switch at ``g beta + o``), but
-the lowering still programs the cells' ``I_thresh`` / ``I_width`` from the
-software's thresholds, as ideal (not DAC-stepped) sources.
 """
 
 from __future__ import annotations
@@ -69,8 +67,7 @@ class BiasDac:
 class BiasTrims:
     """A chip's calibration: per Dense layer the bias change of each output
     (units), applied to its bias DACs; per memory layer the measured
-    ``(gain, offset)`` of each cell's input (recorded, not yet applied:
-    see the module)."""
+    ``(gain, offset)`` of each cell's input, applied to its threshold DACs."""
 
     thresholds: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     biases: dict[str, np.ndarray] = field(default_factory=dict)

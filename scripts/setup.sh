@@ -1,12 +1,12 @@
 # Sourced by main.sh and test.sh: make sure the Debian packages and the Python
 # virtual environment this project needs are there. Idempotent.
 #   BMRU_VENV    where the virtual environment lives (default: .venv)
-#   BMRU_EXTRAS  pip extras to install (default: cpu,test; use gpu,test for CUDA)
+#   BMRU_EXTRAS  pip extras to install (default: cpu,all,test; gpu,all,test for CUDA)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=${BMRU_VENV:-$ROOT/.venv}
-EXTRAS=${BMRU_EXTRAS:-cpu,test}
+EXTRAS=${BMRU_EXTRAS:-cpu,all,test}
 # ngspice and its shared library: circuit verification (exporters/).
 APT_PACKAGES=(ngspice libngspice0 libngspice0-dev)
 

@@ -16,6 +16,7 @@ from bmru_keras.evaluation import clip_decisions
 from bmru_keras.features import to_network_input
 from bmru_keras.models import build_kws_model
 from exporters import ExportError, export_to_circuit
+from exporters.design import Design
 from exporters.simulate import simulate_clip
 from exporters.software import local_sums, realized_states, realized_sums
 
@@ -67,10 +68,12 @@ def test_bias_currents_are_the_mapped_parameters(tiny_model, tiny_export):
         if row["block"] == "memory_0"
     }
     high, low, alpha = (np.asarray(v) for v in (layer.beta_high, layer.beta_low, layer.alpha))
+    cell = Design().cell_ratio * UNIT  # the cells run at a multiple of the unit current
+    step = cell / 512  # half a bias-DAC step
     for unit in range(2):
-        assert table[unit, "I_thresh"] == pytest.approx(high[unit] * UNIT)
-        assert table[unit, "I_width"] == pytest.approx((high[unit] - low[unit]) * UNIT)
-        assert table[unit, "I_gain"] == pytest.approx(alpha[unit] * UNIT)
+        assert table[unit, "I_thresh"] == pytest.approx(high[unit] * cell, abs=step)
+        assert table[unit, "I_width"] == pytest.approx((high[unit] - low[unit]) * cell, abs=step)
+        assert table[unit, "I_gain"] == pytest.approx(alpha[unit] * cell, abs=step)
         assert f"IB_th_memory_0_{unit} vdd_bias th_memory_0_{unit} {table[unit, 'I_thresh']:g}"[
             :40
         ] in (tiny_export.netlist)
@@ -130,6 +133,60 @@ def test_bias_trims_are_the_chips_bias_dacs_and_move_its_outputs(tiny_model, tin
     before, after = (simulate_clip(e, x).logits for e in (tiny_export, trimmed))
     np.testing.assert_allclose(after[:, 0] - before[:, 0], 0.3, atol=0.03)  # up by 0.3 units
     np.testing.assert_allclose(after[:, 1], before[:, 1], atol=0.01)
+
+
+def test_threshold_trims_move_where_the_cells_switch(tiny_model, tiny_export):
+    from exporters.trims import BiasTrims
+
+    layer = tiny_model.get_layer("memory_0")
+    high, low = np.asarray(layer.beta_high), np.asarray(layer.beta_low)
+    x = np.random.default_rng(5).uniform(0, 1, (10, 13)).astype("float32")
+    nominal = simulate_clip(tiny_export, x)
+    seen = nominal.candidates["memory_0"]  # each cell's input, units
+    # A cell measured as g c + o switches at g beta + o: here unit 0 above
+    # every input it sees (never on), unit 1 below all of them (on throughout).
+    gain = np.array([1.0, 1.5])
+    offset = np.array([seen[:, 0].max() + 0.5 - high[0], seen[:, 1].min() - 0.3 - 1.5 * high[1]])
+    trims = BiasTrims(thresholds={"memory_0": (gain, offset)})
+    trimmed = export_to_circuit(tiny_model, unit_current=UNIT, vdd=0.9, trims=trims)
+    assert trimmed.library == tiny_export.library  # bias currents only
+    nominal_amps = {s.name: s.amperes for s in tiny_export.bias_sources}
+    amps = {s.name: s.amperes for s in trimmed.bias_sources}
+    assert {n for n in amps if amps[n] != nominal_amps[n]} <= {
+        f"IB_{k}_memory_0_{u}" for k in ("th", "wd") for u in range(2)
+    }
+    cell = Design().cell_ratio * UNIT
+    for u in range(2):
+        wanted = max(gain[u] * high[u] + offset[u], 0.0) * cell
+        assert amps[f"IB_th_memory_0_{u}"] == pytest.approx(wanted, abs=cell / 512)
+        assert amps[f"IB_wd_memory_0_{u}"] == pytest.approx(
+            gain[u] * (high[u] - low[u]) * cell, abs=cell / 512
+        )
+    states = simulate_clip(trimmed, x).states["memory_0"]
+    assert not states[:, 0].any() and states[1:, 1].all()
+
+
+def test_cells_run_at_a_multiple_of_the_unit_current(tiny_model):
+    plain = export_to_circuit(tiny_model, unit_current=UNIT, vdd=0.9, cell_ratio=1)
+    scaled = export_to_circuit(tiny_model, unit_current=UNIT / 2, vdd=0.9, cell_ratio=2)
+    # The cells' own currents are unchanged; the feed-forward blocks' halved.
+    cells = {s.name: s.amperes for s in plain.bias_sources if "memory_0_" in s.name}
+    for source in scaled.bias_sources:
+        if source.name in cells:
+            assert source.amperes == pytest.approx(cells[source.name], rel=0.01), source.name
+        elif source.name == "IB_unit":
+            assert source.amperes == pytest.approx(UNIT / 2)
+    cell = scaled.library.split(".subckt fqbmru_cell ")[1].split(".ends")[0]
+    assert len(re.findall(r"^M[14] .* m=2$", cell, flags=re.M)) == 2
+    assert scaled.transistors["memory"] == plain.transistors["memory"] + 2 * 2
+    # In units, the circuit computes what it computed at one unit current.
+    x = np.random.default_rng(3).uniform(0, 1, (8, 13)).astype("float32")
+    full, half = (simulate_clip(e, x) for e in (plain, scaled))
+    assert (full.states["memory_0"] == half.states["memory_0"]).mean() >= 0.9
+    np.testing.assert_allclose(half.logits, full.logits, atol=0.1 * np.abs(full.logits).max())
+    assert half.power["ff"] < 0.6 * full.power["ff"]
+    with pytest.raises(ExportError, match="cell_ratio"):
+        export_to_circuit(tiny_model, cell_ratio=1.5)
 
 
 def test_skidl_leaves_no_log_files_for_another_process_to_race_on(tmp_path):

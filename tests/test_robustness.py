@@ -187,7 +187,7 @@ def test_transient_noise_is_suppressed_at_a_cell():
     # The state current is much quieter than the analog current it is made from.
     assert cell["output_relative_noise"] < cell["input_relative_noise"] / 5
     assert loud["noise_suppression_min"] == cell["suppression"] > 5
-    # The output capacitor (2 pF by default) low-passes the state current: without it,
+    # The output capacitor (5 pF by default) low-passes the state current: without it,
     # the same cell puts out a noisier current.
     bare = export_to_circuit(model, unit_current=3e-10, vdd=0.9, output_capacitance=0)
     assert "C1 out vdd" in export.library and "C1 out vdd" not in bare.library

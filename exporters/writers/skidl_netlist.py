@@ -10,6 +10,8 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from bmru_keras.dependencies import require
+
 
 def skidl():
     """The ``skidl.pyspice`` module, imported without its KiCad warnings.
@@ -25,10 +27,8 @@ def skidl():
     cwd = os.getcwd()
     os.chdir(tempfile.mkdtemp(prefix="bmru-skidl-"))
     try:
-        import skidl.pyspice as module
-        from skidl.logger import stop_log_file_output
-
-        stop_log_file_output()
+        module = require("skidl.pyspice", "circuit", "writing a netlist")
+        require("skidl.logger", "circuit", "writing a netlist").stop_log_file_output()
     finally:
         os.chdir(cwd)
         logging.disable(logging.NOTSET)

@@ -1,0 +1,44 @@
+"""Optional dependencies name their extra; TensorFlow starts quietly."""
+
+import subprocess
+import sys
+
+import pytest
+
+from bmru_keras.dependencies import MissingDependency, require
+
+EXPORT_WITHOUT_SKIDL = """
+import sys
+sys.modules["skidl"] = None  # as if the circuit extra were not installed
+import keras
+from bmru_keras import FQBMRU, export_to_circuit
+memory = FQBMRU(2, return_sequences=True)
+model = keras.Sequential([keras.Input((None, 3)), memory, keras.layers.Dense(2)])
+try:
+    export_to_circuit(model)
+except ImportError as error:
+    print(error)
+"""
+
+
+def test_a_missing_extra_is_named_with_its_install_command():
+    with pytest.raises(MissingDependency, match=r"pip install 'bmru-keras\[circuit\]'"):
+        require("no_such_module_here", "circuit", "writing a netlist")
+    assert require("json", "circuit", "-").dumps([1]) == "[1]"
+
+
+def test_export_without_the_circuit_extra_says_how_to_install_it():
+    done = subprocess.run(
+        [sys.executable, "-c", EXPORT_WITHOUT_SKIDL], capture_output=True, text=True, check=True
+    )
+    assert "writing a netlist needs skidl" in done.stdout
+    assert "pip install 'bmru-keras[circuit]'" in done.stdout
+
+
+def test_tensorflow_starts_without_its_log_lines():
+    code = "from bmru_keras.dependencies import import_tensorflow_quietly as q; q(); import keras"
+    env = {k: v for k, v in __import__("os").environ.items() if k != "BMRU_VERBOSE"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert "absl" not in done.stderr and "oneDNN" not in done.stderr, done.stderr
