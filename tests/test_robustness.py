@@ -112,6 +112,10 @@ def test_montecarlo_and_corners_commands_log_and_resume(tiny_run, tmp_path, caps
     assert all(r["n_failed"] == 0 and r["power_w"] > 0 for r in result["corners"])
     assert abs(result["corners"][0]["vdd_v"] - 0.81) < 1e-9
     assert result["corner_kept_fraction"] is None or 0 <= result["corner_kept_fraction"] <= 1
+    # The grid holds no nominal circuit (typical, 27 C, 0.9 V): none is named.
+    assert result["nominal"] is None and result["nominal_correct"] is None
+    assert 0 <= result["sw_correct_at_all_corners"] <= result["sw_correct"] <= 1
+    assert "software decides correctly" in (tmp_path / "corners.md").read_text()
     # Trimmed on two training clips at the nominal circuit (bias currents; on this
     # well-matched circuit the trims may round to the nominal DAC codes).
     trimmed = ["--out", str(tmp_path / "trimmed"), "--calibrate", "2", "--calibration-passes", "2"]
