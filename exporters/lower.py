@@ -271,8 +271,8 @@ class Lowering:
             v0 = block.port(f"v0_{name}_{u}")
             if neg is not None:  # sunk at v0, scaled as the cell's input (M1)
                 n_node = p_to_n(block, neg[0], block.net("cn"), self.unit)
-                k = self.cell_ratio
-                scaled = Mirror(k, *self.unit, m=k) if k > 1 else None
+                ratio = self.cell_ratio
+                scaled = Mirror(ratio, *self.unit, m=ratio) if ratio > 1 else None
                 block.mos("n", v0, n_node, "gnd", self.unit, scaled)
             for k, (key, label) in enumerate(CELL_BIASES):
                 net = block.port(f"{key}_{name}_{u}")
