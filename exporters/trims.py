@@ -1,9 +1,10 @@
 """What can be set on a fabricated chip: its bias currents, and nothing else.
 
-Every Dense-layer bias of an exported circuit comes from a programmable
-current reference, modelled as a current DAC (:class:`BiasDac`): a step of
-``step`` software units (1/256 of the unit current by default: 1.4 pA at
-350 pA) and ``2**bits - 1`` steps at most (11 bits: about 8 units). The
+Every bias of an exported circuit (each Dense output's, each memory cell's
+threshold, width and gain) comes from a programmable current reference,
+modelled as a current DAC (:class:`BiasDac`): a step of ``step`` software
+units (1/256 of the unit current by default: 1.4 pA at 350 pA) and
+``2**bits - 1`` steps at most (11 bits: about 8 units). The
 nominal circuit is programmed with the software's parameters; a calibration
 (:func:`exporters.calibrate.calibrate`) reprograms them:
 

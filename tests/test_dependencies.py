@@ -1,5 +1,6 @@
 """Optional dependencies name their extra; TensorFlow starts quietly."""
 
+import os
 import subprocess
 import sys
 
@@ -37,7 +38,7 @@ def test_export_without_the_circuit_extra_says_how_to_install_it():
 
 def test_tensorflow_starts_without_its_log_lines():
     code = "from bmru_keras.dependencies import import_tensorflow_quietly as q; q(); import keras"
-    env = {k: v for k, v in __import__("os").environ.items() if k != "BMRU_VERBOSE"}
+    env = {k: v for k, v in os.environ.items() if k != "BMRU_VERBOSE"}
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
