@@ -133,6 +133,11 @@ class EpsilonConfig:
     decay_steps: int = 1200
 
 
+#: Quantiles of a unit's pre-activation put at 0, beta_low and beta_high
+#: (centre, low, high; bmru_keras.initialization).
+THRESHOLD_QUANTILES = (0.5, 0.6, 0.8)
+
+
 @dataclass
 class TrainConfig:
     """The training recipe; its defaults are the measured one (docs/results.md,
@@ -146,6 +151,8 @@ class TrainConfig:
     # FQ-BMRU biases and thresholds set from the training data before fit
     # ("data", bmru_keras.initialization) or left to their initializers ("random").
     threshold_init: str = "data"
+    # With "data": see THRESHOLD_QUANTILES.
+    threshold_quantiles: list[float] = field(default_factory=lambda: list(THRESHOLD_QUANTILES))
     early_stopping_patience: int | None = None  # epochs, counted once epsilon is 0
     # Hardware-aware training: gradients at parameters scaled by 1 + N(0, p/3)
     # (bmru_keras.callbacks.ParameterNoise); 0 disables it.
@@ -258,6 +265,10 @@ def _is_interval(values: list[float]) -> bool:
     return len(values) == 2 and 0 <= values[0] < values[1]
 
 
+def _are_quantiles(values: list[float]) -> bool:
+    return len(values) == 3 and 0 < values[0] < 1 and 0 < values[1] < values[2] < 1
+
+
 def _build(cls, values: dict, prefix: str, source: str):
     fields = {f.name: f for f in dataclasses.fields(cls)}
     hints = typing.get_type_hints(cls)
@@ -279,6 +290,11 @@ def _build(cls, values: dict, prefix: str, source: str):
         interval = kwargs[name]
         if key in INTERVALS and interval is not None and not _is_interval(interval):
             raise ConfigError(f"{source}: `{key}` must be [low, high] with 0 <= low < high")
+        if key == "train.threshold_quantiles" and not _are_quantiles(kwargs[name]):
+            raise ConfigError(
+                f"{source}: `{key}` must be [centre, low, high], each in (0, 1), "
+                f"with low < high; got {value!r}"
+            )
     return cls(**kwargs)
 
 

@@ -9,10 +9,11 @@ after training (``docs/results.md``).
 
 :func:`init_thresholds_from_data` looks at each unit's pre-activation
 ``p = x K + b`` on a batch of training inputs, moves its bias so that the
-median of ``p`` is 0 (the candidate is positive on half the frames), and puts
-``beta_low`` and ``beta_high`` at the ``low`` and ``high`` quantiles of ``p``:
-at the start of training every unit switches up on the top ``1 - high`` of
-the frames and down on the bottom ``low``. Layers are set in the model's
+``centre`` quantile of ``p`` is 0 (by default the median: the candidate is
+positive on half the frames), and puts ``beta_low`` and ``beta_high`` at the
+``low`` and ``high`` quantiles of ``p``: at the start of training every unit
+switches up on the top ``1 - high`` of the frames and down on the bottom
+``max(low, centre)``. Layers are set in the model's
 order, each on the inputs the layers before it now give it, as exact units
 (``epsilon = 0`` while it runs).
 """
@@ -20,31 +21,35 @@ order, each on the inputs the layers before it now give it, as exact units
 import keras
 import numpy as np
 
+from bmru_keras.config import THRESHOLD_QUANTILES
 from bmru_keras.layers.fq_bmru import FQBMRU
-
-LOW_QUANTILE = 0.6
-HIGH_QUANTILE = 0.8
 
 
 def init_thresholds_from_data(
-    model: keras.Model, x: np.ndarray, low: float = LOW_QUANTILE, high: float = HIGH_QUANTILE
+    model: keras.Model, x: np.ndarray, quantiles: tuple[float, float, float] = THRESHOLD_QUANTILES
 ) -> list[str]:
     """Set the bias and thresholds of every :class:`FQBMRU` layer of
     ``model`` from its inputs on ``x`` (see the module docstring); return
     the names of the layers set."""
-    if not 0.0 < low < high < 1.0:
-        raise ValueError(f"Quantiles must satisfy 0 < low < high < 1. Received: {low}, {high}")
+    centre, low, high = quantiles
+    if not (0.0 < centre < 1.0 and 0.0 < low < high < 1.0):
+        raise ValueError(
+            "Quantiles (centre, low, high) must satisfy 0 < centre < 1 and "
+            f"0 < low < high < 1. Received: {tuple(quantiles)}"
+        )
     layers = [layer for layer in model.layers if isinstance(layer, FQBMRU)]
     epsilons = [float(layer.cell.epsilon) for layer in layers]
     for layer in layers:
         layer.cell.epsilon.assign(0.0)
     for layer in layers:
         cell = layer.cell
-        inputs = keras.Model(model.inputs, layer.input).predict(x, verbose=0)
+        # A direct call, not ``predict``: no tf.data pipeline or retraced
+        # function for a one-off sub-model.
+        inputs = keras.ops.convert_to_numpy(keras.Model(model.inputs, layer.input)([x]))
         pre = (inputs @ np.asarray(cell.kernel)).reshape(-1, cell.units)
         if cell.use_bias:
             pre = pre + np.asarray(cell.bias)
-            shift = np.median(pre, axis=0)
+            shift = np.quantile(pre, centre, axis=0)
             cell.bias.assign(_constrained(cell.bias_constraint, np.asarray(cell.bias) - shift))
             pre = pre - shift
         beta_low = np.quantile(pre, low, axis=0)

@@ -143,3 +143,18 @@ def _folded(scaling, kernel: np.ndarray, bias: np.ndarray) -> list[np.ndarray]:
     scale = np.broadcast_to(np.asarray(scaling.scale, kernel.dtype), (n_in,))
     offset = np.broadcast_to(np.asarray(scaling.offset, kernel.dtype), (n_in,))
     return [scale[:, None] * kernel, bias + offset @ kernel]
+
+
+def predict_in_batches(model: keras.Model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """``model.predict(x)`` without its tf.data pipeline, which under
+    TensorFlow's deterministic ops logs a spurious error on every call
+    (``docs/install.md``): batches of one padded shape, one traced function."""
+    if len(x) == 0:
+        return np.asarray(model.predict_on_batch(x))
+    batch_size = min(batch_size, len(x))
+    outputs = []
+    for start in range(0, len(x), batch_size):
+        chunk = x[start : start + batch_size]
+        padded = np.concatenate([chunk, np.zeros_like(x[: batch_size - len(chunk)])])
+        outputs.append(np.asarray(model.predict_on_batch(padded))[: len(chunk)])
+    return np.concatenate(outputs)

@@ -12,6 +12,7 @@ import keras
 import numpy as np
 
 from bmru_keras.evaluation import clip_decisions
+from bmru_keras.models import predict_in_batches
 
 
 def perturb(weights: list[np.ndarray], fraction: float, rng: np.random.Generator) -> list:
@@ -44,7 +45,7 @@ def parameter_noise_study(
     nominal_values = [np.asarray(v) for v in variables]
 
     def decide(m):
-        return clip_decisions(m.predict(x, batch_size=512, verbose=0), decision)
+        return clip_decisions(predict_in_batches(m, x, 512), decision)
 
     nominal = decide(clone)
     result = {"nominal": float(np.mean(nominal == labels)), "trials": trials, "fractions": {}}

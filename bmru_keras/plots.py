@@ -52,8 +52,10 @@ def state_raster(model: keras.Model, clip: np.ndarray, path: Path, name: str = "
     """The memory layers' states over one clip (``name``), one row per unit."""
     memories = [layer for layer in model.layers if layer.name.startswith("memory_")]
     probe = keras.Model(model.inputs, [layer.output for layer in memories])
-    states = probe.predict(clip, verbose=0)
-    states = states if isinstance(states, list) else [states]
+    states = probe([clip])  # one clip: a direct call, no tf.data pipeline
+    states = [
+        keras.ops.convert_to_numpy(s) for s in (states if isinstance(states, list) else [states])
+    ]
     fig, axes = plt.subplots(len(states) + 1, 1, figsize=(8, 1.5 + 1.2 * len(states)))
     image = axes[0].imshow(clip[0].T, aspect="auto", cmap="magma", origin="lower", vmin=0, vmax=1)
     fig.colorbar(image, ax=axes[0], label="x")

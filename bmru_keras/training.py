@@ -39,7 +39,12 @@ from bmru_keras.features import (
     to_network_input,
 )
 from bmru_keras.initialization import init_thresholds_from_data
-from bmru_keras.models import build_kws_model, centring_layer, fold_input_scaling
+from bmru_keras.models import (
+    build_kws_model,
+    centring_layer,
+    fold_input_scaling,
+    predict_in_batches,
+)
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +69,10 @@ class RunFolderError(ValueError):
 
 
 class ClipAccuracyCheckpoint(keras.callbacks.Callback):
-    """Log ``val_clip_accuracy`` each epoch and keep the best weights, counting
-    only epochs where every relaxable ``epsilon`` is ~0 (the exact model)."""
+    """Log the validation frame loss and accuracy (``val_loss``,
+    ``val_accuracy``) and ``val_clip_accuracy`` each epoch, from one pass, and
+    keep the best weights, counting only epochs where every relaxable
+    ``epsilon`` is ~0 (the exact model)."""
 
     def __init__(self, x, labels, class_names, rule: str, tolerance: float = 1e-3):
         super().__init__()
@@ -74,7 +81,12 @@ class ClipAccuracyCheckpoint(keras.callbacks.Callback):
         self.best, self.best_epoch, self.best_weights = -1.0, None, None
 
     def on_epoch_end(self, epoch, logs=None):
-        logits = self.model.predict(self.x, batch_size=256, verbose=0)
+        logits = predict_in_batches(self.model, self.x)
+        frames = np.broadcast_to(np.asarray(self.labels)[:, None], logits.shape[:2])
+        log_p = logits - logits.max(-1, keepdims=True)
+        log_p = log_p - np.log(np.exp(log_p).sum(-1, keepdims=True))
+        logs["val_loss"] = float(-np.take_along_axis(log_p, frames[..., None], -1).mean())
+        logs["val_accuracy"] = float((logits.argmax(-1) == frames).mean())
         accuracy = clip_metrics(logits, self.labels, self.class_names, self.rule)["clip_accuracy"]
         logs["val_clip_accuracy"] = accuracy
         epsilon = max((float(c.epsilon) for c in relaxable_cells(self.model)), default=0)
@@ -192,7 +204,11 @@ def run_experiment(config: ExperimentConfig, out_dir: str | Path) -> dict:
     n_train = len(prepared.splits["training"].clips)
     if config.train.threshold_init == "data":
         chosen = np.random.default_rng(config.seed).permutation(n_train)[:INIT_CLIPS]
-        init_thresholds_from_data(model, prepared.inputs(config, "training")[np.sort(chosen)])
+        init_thresholds_from_data(
+            model,
+            prepared.inputs(config, "training")[np.sort(chosen)],
+            config.train.threshold_quantiles,
+        )
     steps_per_epoch = -(-n_train // config.train.batch_size)
     model.compile(
         optimizer=keras.optimizers.Adam(_learning_rate(config, steps_per_epoch)),
@@ -234,7 +250,6 @@ def run_experiment(config: ExperimentConfig, out_dir: str | Path) -> dict:
     history = model.fit(
         *train_input,
         epochs=config.train.epochs,
-        validation_data=(x_val, frame_labels(labels_val, frames)),
         callbacks=callbacks,
         verbose=config.train.verbose,
         **fit_kwargs,
@@ -260,7 +275,7 @@ def run_experiment(config: ExperimentConfig, out_dir: str | Path) -> dict:
     fold_input_scaling(model).save(out / "model.keras")
     saved = keras.saving.load_model(out / "model.keras")
     for split in ("validation", "testing"):
-        logits = saved.predict(prepared.inputs(config, split), batch_size=256, verbose=0)
+        logits = predict_in_batches(saved, prepared.inputs(config, split))
         metrics[split] = clip_metrics(
             logits,
             prepared.splits[split].labels,
@@ -384,7 +399,7 @@ def evaluate_run(run_dir: str | Path, data_dir: str | Path, split: str = "testin
     """Metrics of a trained run on a dataset folder (see :func:`run_inputs`)."""
     config, model, normalization = load_run(run_dir)
     names, data, x = run_inputs(config, normalization, data_dir, split)
-    logits = model.predict(x, batch_size=256, verbose=0)
+    logits = predict_in_batches(model, x)
     metrics = clip_metrics(logits, data.labels, names, config.model.decision)
     metrics["split"] = split
     metrics["data_dir"] = str(data_dir)

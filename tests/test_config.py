@@ -46,6 +46,8 @@ def write(tmp_path, text: str) -> Path:
         ("name: ../../x", r"`name` must be a plain name"),
         ("name: a/b", r"`name` must be a plain name"),
         ("model: {relaxation: clipped}", r"`model.relaxation` must be one of"),
+        ("train: {threshold_quantiles: [0.5, 0.8, 0.6]}", r"`train.threshold_quantiles` must be"),
+        ("train: {threshold_quantiles: [0.5, 0.6]}", r"`train.threshold_quantiles` must be"),
         ("- just a list", r"top level must be a mapping"),
     ],
 )

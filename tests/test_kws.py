@@ -15,7 +15,12 @@ from bmru_keras.data.speech_commands import sample_dir
 from bmru_keras.evaluation import clip_decisions, clip_metrics
 from bmru_keras.features import n_inputs
 from bmru_keras.initialization import init_thresholds_from_data
-from bmru_keras.models import build_kws_model, centring_layer, fold_input_scaling
+from bmru_keras.models import (
+    build_kws_model,
+    centring_layer,
+    fold_input_scaling,
+    predict_in_batches,
+)
 from bmru_keras.training import RUN_FILES, RunFolderError, evaluate_run, load_run, run_inputs
 
 
@@ -364,3 +369,27 @@ def test_signed_pair_validates_its_input():
         SignedPair(3.0)(np.zeros((1, 2, 13), "float32"))
     z = np.asarray(SignedPair(3.0)(np.array([[[0.5, 0.0, 0.0, 0.25]]], "float32")))
     np.testing.assert_allclose(z, [[[1.5, -0.75]]])
+
+
+def test_threshold_quantiles_place_the_candidate_and_the_band():
+    keras.utils.set_random_seed(0)
+    model = build_kws_model(13, 2, ModelConfig(units=6), 0.0, keras.layers.Rescaling(6.0, -3.0))
+    x = np.random.default_rng(0).uniform(0, 1, (32, 50, 13)).astype("float32")
+    init_thresholds_from_data(model, x, (0.1, 0.3, 0.9))
+    layer = model.get_layer("memory_0")
+    inputs = keras.ops.convert_to_numpy(keras.Model(model.inputs, layer.input)([x]))
+    pre = inputs.reshape(-1, inputs.shape[-1]) @ np.asarray(layer.kernel) + np.asarray(layer.bias)
+    np.testing.assert_allclose((pre > 0).mean(axis=0), 0.9, atol=0.01)
+    np.testing.assert_allclose((pre < np.asarray(layer.beta_low)).mean(axis=0), 0.3, atol=0.01)
+    np.testing.assert_allclose((pre > np.asarray(layer.beta_high)).mean(axis=0), 0.1, atol=0.01)
+    with pytest.raises(ValueError, match="centre"):
+        init_thresholds_from_data(model, x, (0.5, 0.8, 0.6))
+
+
+def test_predict_in_batches_is_predict():
+    keras.utils.set_random_seed(0)
+    model = build_kws_model(13, 3, ModelConfig(units=3), 0.0)
+    x = np.random.default_rng(1).uniform(0, 1, (7, 20, 13)).astype("float32")
+    expected = model.predict(x, verbose=0)
+    np.testing.assert_allclose(predict_in_batches(model, x, batch_size=3), expected, atol=1e-5)
+    assert predict_in_batches(model, x[:0]).shape[0] == 0
