@@ -64,7 +64,7 @@ def test_a_run_logs_no_tensorflow_errors_or_retracing_warnings(tmp_path):
     done = subprocess.run(command + options, capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     assert "retracing" not in done.stderr and "W0000" not in done.stderr, done.stderr
-    # TensorFlow's one known line (docs/robustness.md): once per fit, from the
+    # TensorFlow's one known line (docs/install.md): once per fit, from the
     # training data under deterministic ops, not once per epoch or evaluation.
     assert done.stderr.count("E0000") <= 1, done.stderr
     history = json.loads((tmp_path / "run" / "history.json").read_text())
