@@ -1,11 +1,13 @@
 """The operating point sweep behind exporters.design.Design's defaults: for
-each unit current, cell ratio and supply, the power and the clip agreement with
+each unit current, cell ratio, supply and unit device, the power, the
+estimated area and the clip agreement with
 software (the first --clips held-out clips, uncalibrated) and the weakest
 memory cell's noise suppression (--noise-clips clips, --noise-frames frames).
 
     python benchmarks/operating_point.py RUN_DIR --data-dir DIR
         [--unit-currents 3e-10 5e-10 7e-10] [--supplies 0.75 0.9]
-        [--output-capacitances 2e-12] [--cell-ratios 1 2] [--clips 8] [--noise-clips 2]
+        [--output-capacitances 2e-12] [--cell-ratios 1 2] [--unit-devices 4x8 8x16]
+        [--clips 8] [--noise-clips 2]
         [--noise-frames 30] [--workers 2] [--out DIR]
 
 Every point logs under --out (default RUN_DIR/operating_point) and resumes.
@@ -30,6 +32,11 @@ def main() -> None:
     parser.add_argument("--supplies", type=float, nargs="+", default=[0.75, 0.9])
     parser.add_argument("--output-capacitances", type=float, nargs="+", default=[2e-12])
     parser.add_argument("--cell-ratios", type=int, nargs="+", default=[1])
+    parser.add_argument(
+        "--unit-devices", type=_device, nargs="+", metavar="WxL",
+        default=[(1e6 * Design.unit_width, 1e6 * Design.unit_length)],
+        help="unit transistors, um (mismatch falls as 1/sqrt(W L))",
+    )  # fmt: skip
     parser.add_argument("--clips", type=int, default=8)
     parser.add_argument("--noise-clips", type=int, default=2)
     parser.add_argument("--noise-frames", type=int, default=30)
@@ -39,13 +46,17 @@ def main() -> None:
     out = Path(args.out or Path(args.run_dir) / "operating_point")
     rows = []
     points = itertools.product(
-        args.output_capacitances, args.supplies, args.unit_currents, args.cell_ratios
-    )
-    for capacitance, vdd, unit, ratio in points:
+        args.unit_devices, args.output_capacitances, args.supplies, args.unit_currents,
+        args.cell_ratios,
+    )  # fmt: skip
+    for (width, length), capacitance, vdd, unit, ratio in points:
         design = Design(
-            unit_current=unit, vdd=vdd, output_capacitance=capacitance, cell_ratio=ratio
-        )
+            unit_current=unit, vdd=vdd, output_capacitance=capacitance, cell_ratio=ratio,
+            unit_width=1e-6 * width, unit_length=1e-6 * length,
+        )  # fmt: skip
         folder = out / f"{unit:g}A_{vdd:g}V_{capacitance:g}F_x{ratio}"
+        if (design.unit_width, design.unit_length) != (Design.unit_width, Design.unit_length):
+            folder = folder.with_name(f"{folder.name}_{width:g}x{length:g}um")
         options = StudyOptions(
             args.run_dir, args.data_dir, "heldout", args.clips, design, workers=args.workers
         )
@@ -62,6 +73,8 @@ def main() -> None:
                 "vdd_v": vdd,
                 "output_capacitance_f": capacitance,
                 "cell_ratio": ratio,
+                "unit_device_um": [width, length],
+                "area_m2": verified["area_m2"],
                 "avg_power_w": verified["avg_power_w"],
                 "clip_agreement": verified["clip_agreement"],
                 "state_agreement": verified["state_agreement"],
@@ -69,16 +82,30 @@ def main() -> None:
             }
         )
     (out / "operating_point.json").write_text(json.dumps(rows, indent=1))
-    print("| unit current | cells | supply | C_out | power | clip agreement | states | noise min |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| unit current | cells | supply | C_out | unit device | gate area | power "
+        "| clip agreement | states | noise min |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         noise = r["noise_suppression_min"]
+        device = "x".join(f"{v:g}" for v in r["unit_device_um"])
         print(
             f"| {r['unit_current_a'] * 1e12:.0f} pA | x{r['cell_ratio']} | {r['vdd_v']:g} V | "
-            f"{r['output_capacitance_f'] * 1e12:g} pF | {r['avg_power_w'] * 1e9:.1f} nW | "
+            f"{r['output_capacitance_f'] * 1e12:g} pF | {device} um | "
+            f"{1e6 * r['area_m2']['gate']:.3f} mm^2 | {r['avg_power_w'] * 1e9:.1f} nW | "
             f"{100 * r['clip_agreement']:.0f} % | {100 * r['state_agreement']:.1f} % | "
             f"{'n/a' if noise is None else f'{noise:.1f}x'} |"
         )
+
+
+def _device(text: str) -> tuple[float, float]:
+    """``"4x8"`` -> (4.0, 8.0), um."""
+    try:
+        width, length = (float(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give WxL in um, e.g. 4x8") from None
+    return width, length
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ currents only, exporters/trims.py).
         [--clips N] [--calibrate 16] [--noise-clips 8] [--noise-frames 60]
         [--corner-clips 20] [--process-corners ...] [--temperatures ...]
         [--supply-scales ...] [--mc-chips 20] [--mc-clips 40]
-        [--parts verify noise corners montecarlo] [--workers 2]
+        [--unit-device W_UM L_UM] [--parts verify noise corners montecarlo] [--workers 2]
         [--scheduler ADDRESS] [--out DIR] [--json]
 
 Parts:
@@ -71,13 +71,22 @@ def main() -> None:
     parser.add_argument("--unit-current", type=float, default=Design.unit_current)
     parser.add_argument("--vdd", type=float, default=Design.vdd)
     parser.add_argument("--cell-ratio", type=int, default=Design.cell_ratio)
+    parser.add_argument(
+        "--unit-device", type=float, nargs=2, metavar=("W_UM", "L_UM"),
+        default=(1e6 * Design.unit_width, 1e6 * Design.unit_length),
+        help="the unit transistor in um (mismatch falls as 1/sqrt(W L))",
+    )  # fmt: skip
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--scheduler")
     parser.add_argument("--out", help="default RUN_DIR/signoff")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     out = Path(args.out or Path(args.run_dir) / "signoff")
-    design = Design(unit_current=args.unit_current, vdd=args.vdd, cell_ratio=args.cell_ratio)
+    width, length = (1e-6 * v for v in args.unit_device)
+    design = Design(
+        unit_current=args.unit_current, vdd=args.vdd, cell_ratio=args.cell_ratio,
+        unit_width=width, unit_length=length,
+    )  # fmt: skip
 
     def options(**changes) -> StudyOptions:
         base = StudyOptions(
@@ -93,6 +102,7 @@ def main() -> None:
         "unit_current_a": design.unit_current,
         "vdd_v": design.vdd,
         "cell_ratio": design.cell_ratio,
+        "unit_device_um": [round(1e6 * design.unit_width, 3), round(1e6 * design.unit_length, 3)],
     }
     if summary.get("design") != point:
         summary = {}
@@ -109,6 +119,7 @@ def main() -> None:
                 "avg_power_w": result["avg_power_w"],
                 "energy_per_inference_j": result["energy_per_inference_j"],
                 "transistors": result["transistors"],
+                **{f"area_{k}_mm2": 1e6 * v for k, v in (result["area_m2"] or {}).items()},
             }
         )
     if "noise" in args.parts:

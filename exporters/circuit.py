@@ -164,6 +164,28 @@ class Circuit:
             counts[block.kind] = counts.get(block.kind, 0) + block.transistors
         return counts
 
+    def area(self, unit: tuple[float, float], capacitor_density: float) -> dict[str, float]:
+        """Estimated silicon area, square metres: ``gate`` (W x L x m of every
+        transistor, unit devices ``unit`` = (width, length)) and ``capacitor``
+        (each capacitor's farads over ``capacitor_density``, F/m^2); wiring,
+        diffusions and spacing are not counted."""
+        library = {s.name: s for s in self.library}
+
+        def of(elements) -> tuple[float, float]:
+            gate = capacitor = 0.0
+            for e in elements:
+                if isinstance(e, Device):
+                    gate += (e.width or unit[0]) * (e.length or unit[1]) * e.m
+                elif isinstance(e, Capacitor):
+                    capacitor += e.farads / capacitor_density
+                else:
+                    g, c = of(library[e.subcircuit].elements)
+                    gate, capacitor = gate + g, capacitor + c
+            return gate, capacitor
+
+        gate, capacitor = of([e for block in self.blocks for e in block.elements])
+        return {"gate": gate, "capacitor": capacitor}
+
     def bias_table(self) -> list[dict]:
         """Every bias current, and each omitted cell, as rows for a designer."""
         rows = [

@@ -55,6 +55,8 @@ class CircuitExport:
     # whose currents are its output before any activation.
     dense_probes: dict[str, list[tuple[str | None, str | None]]] = field(default_factory=dict)
     bias_sources: list[BiasSource] = field(default_factory=list)  # transistor level
+    # estimated area, m^2: "gate" and "capacitor" (Circuit.area); transistor level
+    area: dict[str, float] = field(default_factory=dict)
     circuit: Circuit | None = field(default=None, repr=False)  # the transistor-level model
 
     @property
@@ -241,7 +243,17 @@ Files:
 |---|---|
 {counts}
 | total | {self.transistor_count} |
-"""
+{self._area_line()}"""
+
+    def _area_line(self) -> str:
+        if not self.area:
+            return ""
+        gate, capacitor = (1e12 * self.area[k] for k in ("gate", "capacitor"))
+        return (
+            f"\nEstimated area: {gate:,.0f} um^2 of transistor gates (W x L) and "
+            f"{capacitor:,.0f} um^2 of capacitors at "
+            f"{1e3 * self.models.capacitor_density:g} fF/um^2; wiring and spacing not counted.\n"
+        )
 
 
 def engineering(value: float, digits: int = 6) -> str:

@@ -32,6 +32,8 @@ class ProcessModels:
         width, length: the unit device size in metres (mirror ratios scale
             the width).
         licence: the models' licence file (copied beside them in a kit).
+        capacitor_density: farads per square metre of the capacitors an
+            area estimate assumes (2e-3: GF180MCU's 2 fF/um^2 MIM option).
         options: extra ``.option`` settings (``gmin=1e-15``: the default
             1e-12 S adds ~0.5 pA per junction, too much at pA currents).
     """
@@ -44,6 +46,7 @@ class ProcessModels:
     width: float = 4e-6
     length: float = 8e-6
     licence: Path | None = None
+    capacitor_density: float = 2e-3
     options: tuple[str, ...] = field(default=("gmin=1e-15", "reltol=1e-4", "abstol=1e-15"))
 
     def check(self) -> None:

@@ -104,6 +104,7 @@ def verify_run(options: StudyOptions, out: str | Path | None = None) -> dict:
             **settings,
             "transistors": export.transistor_count or None,
             "transistors_by_block": export.transistors,
+            "area_m2": export.area or None,
             "wall_seconds": wall,
             "calibration_trims": None if trims is None else trims.as_dict(),
             "workers": workers,
@@ -220,7 +221,7 @@ def write_report(result: dict, directory: str | Path) -> Path:
         f"{result['n_failed']} failed. Level {result['level']}, unit current "
         f"{result['unit_current_a']:g} A, supply {result['vdd_v']} V, "
         f"{result['temperature_c']:g} C, models {result['models'] or 'ideal elements'}, "
-        f"{result['transistors'] or 'no'} transistors.",
+        f"{result['transistors'] or 'no'} transistors{_area(result.get('area_m2'))}.",
         "",
         "| figure | value |",
         "|---|---|",
@@ -296,3 +297,10 @@ def plot_clips(rows: list[dict], path: Path) -> bool:
     figure.savefig(path, dpi=100)
     plt.close(figure)
     return True
+
+
+def _area(area: dict | None) -> str:
+    if not area:
+        return ""
+    gate, capacitor = (1e-6 * area[k] for k in ("gate", "capacitor"))  # mm^2
+    return f" ({gate:.3f} mm^2 of gates, {capacitor:.3f} mm^2 of capacitors)"

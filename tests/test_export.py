@@ -16,6 +16,8 @@ from bmru_keras.evaluation import clip_decisions
 from bmru_keras.features import to_network_input
 from bmru_keras.models import build_kws_model
 from exporters import ExportError, export_to_circuit
+from exporters.cells import OUTPUT_CAPACITANCE
+from exporters.circuit import Block, Capacitor, Circuit, Device, Instance, Subcircuit
 from exporters.design import Design
 from exporters.simulate import simulate_clip
 from exporters.software import local_sums, realized_states, realized_sums
@@ -58,6 +60,25 @@ def test_netlist_is_hierarchical_with_one_block_per_layer(tiny_export):
     assert len(re.findall(r" fqbmru_cell$", memory, flags=re.M)) == 2
     assert tiny_export.transistors["memory"] >= 2 * 9
     assert tiny_export.transistor_count == sum(tiny_export.transistors.values())
+
+
+def test_area_counts_every_gate_and_capacitor(tiny_export):
+    cell = Subcircuit(
+        "c", ["a"], [Device("M1", "n", "a", "a", "g", "g"), Capacitor("C1", "a", "g", 1e-12)]
+    )
+    block = Block("b", ["a"], kind="memory")
+    block.elements += [
+        Device("M1", "n", "a", "a", "g", "g", 2e-6, 3e-6, m=2),
+        Instance("X1", ("a",), "c", 1),
+    ]
+    circuit = Circuit([cell], [block], [], [], [], {}, {}, {}, [], [], {})
+    area = circuit.area((4e-6, 8e-6), 2e-3)
+    assert area["gate"] == pytest.approx((2 * 3 * 2 + 4 * 8) * 1e-12)  # m^2
+    assert area["capacitor"] == pytest.approx(500e-12)  # 1 pF at 2 fF/um^2
+    cells = 2  # tiny_model's memory cells, each with the default output capacitor
+    assert tiny_export.area["capacitor"] == pytest.approx(cells * OUTPUT_CAPACITANCE / 2e-3)
+    assert tiny_export.area["gate"] > tiny_export.transistor_count * 0.5e-6 * 8e-6
+    assert "Estimated area:" in tiny_export.readme([])
 
 
 def test_bias_currents_are_the_mapped_parameters(tiny_model, tiny_export):

@@ -136,6 +136,7 @@ def write_transistor(
         bias_table=circuit.bias_table(),
         weights=circuit.weights,
         transistors=circuit.transistors(),
+        area=circuit.area((models.width, models.length), models.capacitor_density),
         quantized_weights=circuit.quantized,
         cell_probes={
             layer: [tuple(probe(p) for p in cell) for cell in cells]
