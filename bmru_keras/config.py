@@ -265,7 +265,8 @@ def _is_interval(values: list[float]) -> bool:
     return len(values) == 2 and 0 <= values[0] < values[1]
 
 
-def _are_quantiles(values: list[float]) -> bool:
+def are_threshold_quantiles(values) -> bool:
+    """``(centre, low, high)``, each in (0, 1), with ``low < high``."""
     return len(values) == 3 and 0 < values[0] < 1 and 0 < values[1] < values[2] < 1
 
 
@@ -290,7 +291,7 @@ def _build(cls, values: dict, prefix: str, source: str):
         interval = kwargs[name]
         if key in INTERVALS and interval is not None and not _is_interval(interval):
             raise ConfigError(f"{source}: `{key}` must be [low, high] with 0 <= low < high")
-        if key == "train.threshold_quantiles" and not _are_quantiles(kwargs[name]):
+        if key == "train.threshold_quantiles" and not are_threshold_quantiles(kwargs[name]):
             raise ConfigError(
                 f"{source}: `{key}` must be [centre, low, high], each in (0, 1), "
                 f"with low < high; got {value!r}"

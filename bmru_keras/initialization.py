@@ -21,7 +21,7 @@ order, each on the inputs the layers before it now give it, as exact units
 import keras
 import numpy as np
 
-from bmru_keras.config import THRESHOLD_QUANTILES
+from bmru_keras.config import THRESHOLD_QUANTILES, are_threshold_quantiles
 from bmru_keras.layers.fq_bmru import FQBMRU
 
 
@@ -31,12 +31,12 @@ def init_thresholds_from_data(
     """Set the bias and thresholds of every :class:`FQBMRU` layer of
     ``model`` from its inputs on ``x`` (see the module docstring); return
     the names of the layers set."""
-    centre, low, high = quantiles
-    if not (0.0 < centre < 1.0 and 0.0 < low < high < 1.0):
+    if not are_threshold_quantiles(quantiles):
         raise ValueError(
             "Quantiles (centre, low, high) must satisfy 0 < centre < 1 and "
             f"0 < low < high < 1. Received: {tuple(quantiles)}"
         )
+    centre, low, high = quantiles
     layers = [layer for layer in model.layers if isinstance(layer, FQBMRU)]
     epsilons = [float(layer.cell.epsilon) for layer in layers]
     for layer in layers:

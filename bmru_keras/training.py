@@ -77,13 +77,13 @@ class ClipAccuracyCheckpoint(keras.callbacks.Callback):
     def __init__(self, x, labels, class_names, rule: str, tolerance: float = 1e-3):
         super().__init__()
         self.x, self.labels = x, labels
+        self.frame_targets = frame_labels(np.asarray(labels), x.shape[1])
         self.class_names, self.rule, self.tolerance = class_names, rule, tolerance
         self.best, self.best_epoch, self.best_weights = -1.0, None, None
 
     def on_epoch_end(self, epoch, logs=None):
         logits = predict_in_batches(self.model, self.x)
-        frames = np.broadcast_to(np.asarray(self.labels)[:, None], logits.shape[:2])
-        logs["val_loss"] = float(self.model.loss(frames, logits))  # the compiled loss
+        logs["val_loss"] = float(self.model.loss(self.frame_targets, logits))  # the compiled loss
         metrics = clip_metrics(logits, self.labels, self.class_names, self.rule)
         logs["val_accuracy"] = metrics["frame_accuracy"]
         accuracy = logs["val_clip_accuracy"] = metrics["clip_accuracy"]
