@@ -157,6 +157,9 @@ class TrainConfig:
     # Hardware-aware training: gradients at parameters scaled by 1 + N(0, p/3)
     # (bmru_keras.callbacks.ParameterNoise); 0 disables it.
     parameter_noise: float = 0.0
+    # Train from this many initialisations and keep the one whose best epoch
+    # reads the highest validation clip accuracy (docs/results.md).
+    restarts: int = 1
     tensorboard: bool = True
     verbose: int = 2
 
@@ -213,6 +216,7 @@ BOUNDS = {
     "train.epsilon.decay_steps": "[0, inf)",
     "train.early_stopping_patience": "[0, inf)",
     "train.parameter_noise": "[0, 1)",
+    "train.restarts": "[1, inf)",
     "train.verbose": "[0, 2]",
 }
 INTERVALS = ("model.weight_range", "model.current_range")  # [low, high], 0 <= low < high

@@ -62,6 +62,8 @@ RUN_FILES = (
 )
 #: Training clips that the data-dependent threshold initialisation looks at.
 INIT_CLIPS = 256
+#: Restart r of a run with seed s trains from seed s + RESTART_SEED_STRIDE * r.
+RESTART_SEED_STRIDE = 1000
 
 
 class RunFolderError(ValueError):
@@ -178,18 +180,19 @@ def _learning_rate(config: ExperimentConfig, steps_per_epoch: int):
     )
 
 
-def run_experiment(config: ExperimentConfig, out_dir: str | Path) -> dict:
-    """Train, evaluate on validation and test, write the run folder; return
-    the metrics."""
-    root = resolve_data_dir(config)
-    if config.train.tensorboard:
-        require("tensorboard", "tensorboard", "train.tensorboard: true (false: no logs)")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    seed_everything(config.seed)
-    prepared = prepare_data(config, root)
-    prepared.statistics = _statistics(config, prepared.splits["training"])
-    frames = frames_per_clip(config.features)
+@dataclass
+class Trial:
+    """One training from one initialisation (``train.restarts`` makes several)."""
+
+    model: keras.Model
+    history: keras.callbacks.History
+    checkpoint: ClipAccuracyCheckpoint
+    seconds: float
+
+
+def _fit(config, prepared, root, frames, seed: int, logs: Path) -> Trial:
+    """Build, initialise and train one model from ``seed``, keeping its best
+    exact-model epoch on the validation clips."""
     n_classes = len(prepared.class_names)
     epsilon = config.train.epsilon
     model = build_kws_model(
@@ -201,7 +204,7 @@ def run_experiment(config: ExperimentConfig, out_dir: str | Path) -> dict:
     )
     n_train = len(prepared.splits["training"].clips)
     if config.train.threshold_init == "data":
-        chosen = np.random.default_rng(config.seed).permutation(n_train)[:INIT_CLIPS]
+        chosen = np.random.default_rng(seed).permutation(n_train)[:INIT_CLIPS]
         init_thresholds_from_data(
             model,
             prepared.inputs(config, "training")[np.sort(chosen)],
@@ -226,7 +229,7 @@ def run_experiment(config: ExperimentConfig, out_dir: str | Path) -> dict:
         )
         anneal_epochs = -(-(epsilon.hold_steps + epsilon.decay_steps) // steps_per_epoch)
     if config.train.parameter_noise:
-        callbacks.insert(0, ParameterNoise(config.train.parameter_noise, config.seed))
+        callbacks.insert(0, ParameterNoise(config.train.parameter_noise, seed))
     if config.train.early_stopping_patience is not None:
         callbacks.append(
             keras.callbacks.EarlyStopping(
@@ -237,7 +240,7 @@ def run_experiment(config: ExperimentConfig, out_dir: str | Path) -> dict:
             )
         )
     if config.train.tensorboard:
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(out / "logs")))
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(logs)))
     train_input = _training_input(config, prepared, root, frames)
     fit_kwargs = {"batch_size": config.train.batch_size, "shuffle": True}
     if isinstance(train_input, keras.utils.PyDataset):
@@ -252,7 +255,41 @@ def run_experiment(config: ExperimentConfig, out_dir: str | Path) -> dict:
         verbose=config.train.verbose,
         **fit_kwargs,
     )
-    train_seconds = time.perf_counter() - start
+    return Trial(model, history, checkpoint, time.perf_counter() - start)
+
+
+def run_experiment(config: ExperimentConfig, out_dir: str | Path) -> dict:
+    """Train, evaluate on validation and test, write the run folder; return
+    the metrics."""
+    root = resolve_data_dir(config)
+    if config.train.tensorboard:
+        require("tensorboard", "tensorboard", "train.tensorboard: true (false: no logs)")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    seed_everything(config.seed)
+    prepared = prepare_data(config, root)
+    prepared.statistics = _statistics(config, prepared.splits["training"])
+    frames = frames_per_clip(config.features)
+    trials = []
+    for restart in range(config.train.restarts):
+        seed = config.seed + RESTART_SEED_STRIDE * restart
+        if restart:
+            seed_everything(seed)
+        logs = out / "logs" if config.train.restarts == 1 else out / "logs" / f"restart_{restart}"
+        trials.append(_fit(config, prepared, root, frames, seed, logs))
+        log.info(
+            "restart %d (seed %d): validation clip accuracy %.4f",
+            restart,
+            seed,
+            trials[-1].checkpoint.best,
+        )
+    chosen = max(range(len(trials)), key=lambda r: trials[r].checkpoint.best)  # first of ties
+    model, history, checkpoint = (
+        trials[chosen].model,
+        trials[chosen].history,
+        trials[chosen].checkpoint,
+    )
+    train_seconds = sum(t.seconds for t in trials)
     if checkpoint.best_weights is None:
         log.warning(
             "epsilon never reached 0 during training: the model saved is the "
@@ -267,6 +304,17 @@ def run_experiment(config: ExperimentConfig, out_dir: str | Path) -> dict:
         "epochs_run": len(history.history["loss"]),
         "best_epoch": None if checkpoint.best_epoch is None else checkpoint.best_epoch + 1,
         "parameters": int(model.count_params()),
+        "restart": chosen,
+        "restarts": [
+            {
+                "seed": config.seed + RESTART_SEED_STRIDE * r,
+                "validation_clip_accuracy": t.checkpoint.best,
+                "best_epoch": None
+                if t.checkpoint.best_epoch is None
+                else t.checkpoint.best_epoch + 1,
+            }
+            for r, t in enumerate(trials)
+        ],
     }
     # Report the numbers of the saved model, as `bmru evaluate` will see it;
     # it reads the first-quadrant currents directly (no Rescaling left).

@@ -205,6 +205,30 @@ def test_the_same_seed_trains_the_same_model(tmp_path):
         np.testing.assert_array_equal(first, second)
 
 
+def test_restarts_keep_the_initialisation_with_the_best_validation(tmp_path):
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY)
+    records = {}
+    for restarts in (1, 3):
+        run = tmp_path / f"r{restarts}"
+        settings = ["train.verbose=0", f"train.restarts={restarts}", "train.epochs=2"]
+        overrides = [arg for setting in settings for arg in ("--set", setting)]
+        assert main(["run", str(config), "--out", str(run), *overrides]) == 0
+        records[restarts] = json.loads((run / "metrics.json").read_text())
+    single, several = records[1], records[3]
+    assert [r["seed"] for r in several["restarts"]] == [0, 1000, 2000]
+    # Restart 0 is the run without restarts; the one kept has the best validation.
+    assert several["restarts"][0] == single["restarts"][0]
+    accuracies = [r["validation_clip_accuracy"] for r in several["restarts"]]
+    assert several["restart"] == accuracies.index(max(accuracies))
+    assert several["best_epoch"] == several["restarts"][several["restart"]]["best_epoch"]
+    assert sorted(p.name for p in (tmp_path / "r3" / "logs").iterdir()) == [
+        "restart_0",
+        "restart_1",
+        "restart_2",
+    ]
+
+
 def test_the_quickstart_learns_the_task_with_every_unit_switching(tmp_path):
     # The shipped quickstart (8 units, the sample in the package): chance is
     # 50 %; on its 36 held-out clips it reached 94 % (docs/results.md).
