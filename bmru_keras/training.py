@@ -98,6 +98,11 @@ class ClipAccuracyCheckpoint(keras.callbacks.Callback):
         if self.best_weights is not None:
             self.model.set_weights(self.best_weights)
 
+    @property
+    def best_epoch_number(self) -> int | None:
+        """The kept epoch, counted from 1 (None: epsilon never reached 0)."""
+        return None if self.best_epoch is None else self.best_epoch + 1
+
 
 @dataclass
 class Prepared:
@@ -184,6 +189,7 @@ def _learning_rate(config: ExperimentConfig, steps_per_epoch: int):
 class Trial:
     """One training from one initialisation (``train.restarts`` makes several)."""
 
+    seed: int
     model: keras.Model
     history: keras.callbacks.History
     checkpoint: ClipAccuracyCheckpoint
@@ -255,7 +261,7 @@ def _fit(config, prepared, root, frames, seed: int, logs: Path) -> Trial:
         verbose=config.train.verbose,
         **fit_kwargs,
     )
-    return Trial(model, history, checkpoint, time.perf_counter() - start)
+    return Trial(seed, model, history, checkpoint, time.perf_counter() - start)
 
 
 def run_experiment(config: ExperimentConfig, out_dir: str | Path) -> dict:
@@ -289,7 +295,6 @@ def run_experiment(config: ExperimentConfig, out_dir: str | Path) -> dict:
         trials[chosen].history,
         trials[chosen].checkpoint,
     )
-    train_seconds = sum(t.seconds for t in trials)
     if checkpoint.best_weights is None:
         log.warning(
             "epsilon never reached 0 during training: the model saved is the "
@@ -300,20 +305,18 @@ def run_experiment(config: ExperimentConfig, out_dir: str | Path) -> dict:
         "name": config.name,
         "data_dir": str(root),
         "class_names": prepared.class_names,
-        "train_seconds": round(train_seconds, 1),
+        "train_seconds": round(sum(t.seconds for t in trials), 1),
         "epochs_run": len(history.history["loss"]),
-        "best_epoch": None if checkpoint.best_epoch is None else checkpoint.best_epoch + 1,
+        "best_epoch": checkpoint.best_epoch_number,
         "parameters": int(model.count_params()),
         "restart": chosen,
         "restarts": [
             {
-                "seed": config.seed + RESTART_SEED_STRIDE * r,
+                "seed": t.seed,
                 "validation_clip_accuracy": t.checkpoint.best,
-                "best_epoch": None
-                if t.checkpoint.best_epoch is None
-                else t.checkpoint.best_epoch + 1,
+                "best_epoch": t.checkpoint.best_epoch_number,
             }
-            for r, t in enumerate(trials)
+            for t in trials
         ],
     }
     # Report the numbers of the saved model, as `bmru evaluate` will see it;

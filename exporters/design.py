@@ -7,8 +7,9 @@ measured at, chosen by the operating-point sweep there: 350 pA per software
 unit in the feed-forward blocks (they draw most of the power, in proportion
 to it) and twice that in the memory cells (``cell_ratio`` 2), 5 pF on each
 cell's output (a cell's output noise is set by that capacitor, not by its
-current: 2 pF left the weakest cell at 14x, under the 20x target), a 0.9 V
-supply, the open GF180MCU models at their typical corner and 27 C, and a
+current: 2 pF left the weakest cell at 14x, under the 20x target), a 1.0 V
+supply (at 0.9 V the slow, cold corner at -10 % starves the stacked mirror
+paths), the open GF180MCU models at their typical corner and 27 C, and a
 4 um / 8 um unit device.
 """
 
@@ -52,7 +53,7 @@ class Design:
     """
 
     unit_current: float = 350e-12
-    vdd: float = 0.9
+    vdd: float = 1.0
     level: str = "transistor"
     corner: str = "typical"
     temperature: float = 27.0

@@ -302,5 +302,5 @@ def plot_clips(rows: list[dict], path: Path) -> bool:
 def _area(area: dict | None) -> str:
     if not area:
         return ""
-    gate, capacitor = (1e-6 * area[k] for k in ("gate", "capacitor"))  # mm^2
+    gate, capacitor = (1e6 * area[k] for k in ("gate", "capacitor"))  # m^2 to mm^2
     return f" ({gate:.3f} mm^2 of gates, {capacitor:.3f} mm^2 of capacitors)"

@@ -286,6 +286,8 @@ def test_export_and_verify_commands(tiny_run, tmp_path, capsys, monkeypatch):
     assert result["n_clips"] == 2 and result["n_failed"] == 1, report
     assert result["transistors"] > 100 and result["avg_power_w"] > 0
     assert "timestep too small" in report and (folder / "clips.png").is_file()
+    gates = 1e6 * result["area_m2"]["gate"]  # mm^2, as the report writes it
+    assert gates > 0.001 and f"{gates:.3f} mm^2 of gates" in report
     gains = [g for g in result["cell_input_gain"]["memory_0"] if g is not None]
     assert gains and all(0.8 < g < 1.2 for g in gains), gains  # cell inputs within 20 %
     # Resumed: the failed clip is retried, the good one kept, one clip added.
