@@ -13,6 +13,7 @@ from bmru_keras.data.speech_commands import sample_dir
 from bmru_keras.models import build_kws_model
 from bmru_keras.parameter_noise import parameter_noise_study
 from exporters import export_to_circuit
+from exporters.design import Design
 from exporters.mismatch import mismatched
 from exporters.simulate import simulate_clip
 from exporters.trims import BiasTrims
@@ -110,9 +111,9 @@ def test_montecarlo_and_corners_commands_log_and_resume(tiny_run, tmp_path, caps
         ("ff", 85.0),
     ]
     assert all(r["n_failed"] == 0 and r["power_w"] > 0 for r in result["corners"])
-    assert abs(result["corners"][0]["vdd_v"] - 0.81) < 1e-9
+    assert abs(result["corners"][0]["vdd_v"] - 0.9 * Design.vdd) < 1e-9  # -10 %
     assert result["corner_kept_fraction"] is None or 0 <= result["corner_kept_fraction"] <= 1
-    # The grid holds no nominal circuit (typical, 27 C, 0.9 V): none is named.
+    # The grid holds no nominal circuit (typical, 27 C, the default supply): none is named.
     assert result["nominal"] is None and result["nominal_correct"] is None
     assert 0 <= result["sw_correct_at_all_corners"] <= result["sw_correct"] <= 1
     assert "software decides correctly" in (tmp_path / "corners.md").read_text()
