@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--cell-ratios", type=int, nargs="+", default=[1])
     parser.add_argument(
         "--unit-devices", type=_device, nargs="+", metavar="WxL",
-        default=[(1e6 * Design.unit_width, 1e6 * Design.unit_length)],
+        default=[Design().unit_device_um],
         help="unit transistors, um (mismatch falls as 1/sqrt(W L))",
     )  # fmt: skip
     parser.add_argument("--clips", type=int, default=8)

@@ -73,7 +73,7 @@ def main() -> None:
     parser.add_argument("--cell-ratio", type=int, default=Design.cell_ratio)
     parser.add_argument(
         "--unit-device", type=float, nargs=2, metavar=("W_UM", "L_UM"),
-        default=(1e6 * Design.unit_width, 1e6 * Design.unit_length),
+        default=Design().unit_device_um,
         help="the unit transistor in um (mismatch falls as 1/sqrt(W L))",
     )  # fmt: skip
     parser.add_argument("--workers", type=int, default=2)
@@ -102,7 +102,7 @@ def main() -> None:
         "unit_current_a": design.unit_current,
         "vdd_v": design.vdd,
         "cell_ratio": design.cell_ratio,
-        "unit_device_um": [round(1e6 * design.unit_width, 3), round(1e6 * design.unit_length, 3)],
+        "unit_device_um": [round(v, 3) for v in design.unit_device_um],
     }
     if summary.get("design") != point:
         summary = {}

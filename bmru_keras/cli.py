@@ -210,7 +210,7 @@ def _circuit_options(parser: argparse.ArgumentParser, level: bool = True) -> Non
         "--model-include", metavar="FILE", action="append", default=[],
         help="a file to .include before the library (repeatable)",
     )  # fmt: skip
-    unit = (1e6 * design.unit_width, 1e6 * design.unit_length)
+    unit = design.unit_device_um
     models.add_argument(
         "--unit-device", type=float, nargs=2, metavar=("W_UM", "L_UM"), default=unit,
         help=f"the unit transistor, um (default {unit[0]:g} {unit[1]:g}; mismatch falls "

@@ -92,6 +92,11 @@ class Design:
         if not -55 <= self.temperature <= 150:
             raise ExportError(f"temperature={self.temperature:g} C: give -55 to 150 C")
 
+    @property
+    def unit_device_um(self) -> tuple[float, float]:
+        """The unit device (width, length) in micrometres, as commands take it."""
+        return 1e6 * self.unit_width, 1e6 * self.unit_length
+
     def replace(self, **changes) -> Design:
         return dataclasses.replace(self, **changes)
 
