@@ -105,7 +105,9 @@ def _evaluate(args: argparse.Namespace) -> int:
             f"clip accuracy {metrics['clip_accuracy']:.4f}, "
             f"balanced {metrics['balanced_accuracy']:.4f}, "
             f"frames {metrics['frame_accuracy']:.4f} "
-            f"on {metrics['n_clips']} clips ({split})"
+            f"on {metrics['n_clips']} clips ({split})\n"
+            "frames by tenth of the clip: "
+            + " ".join(f"{a:.2f}" for a in metrics["frame_accuracy_by_tenth"])
         )
         for name, row in zip(metrics["class_names"], metrics["confusion_matrix"], strict=True):
             print(f"  {name:>10s} {row}")

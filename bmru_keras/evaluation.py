@@ -29,17 +29,23 @@ def confusion_matrix(labels: np.ndarray, decisions: np.ndarray, n: int) -> np.nd
 
 def clip_metrics(logits: np.ndarray, labels: np.ndarray, class_names: list[str], rule: str) -> dict:
     """``clip_accuracy``, ``balanced_accuracy`` (mean per-class recall of the
-    clip decisions), ``frame_accuracy``, ``n_clips``, the class names and the
-    confusion matrix."""
+    clip decisions), ``frame_accuracy``, ``frame_accuracy_by_tenth`` (in
+    each tenth of the clip, in order: a memory that accumulates evidence
+    rises over the clip; per frame under 10 frames), ``n_clips``, the class names and the confusion
+    matrix."""
     decisions = clip_decisions(logits, rule)
     matrix = confusion_matrix(labels, decisions, len(class_names))
     support = matrix.sum(axis=1)
     recall = np.diag(matrix)[support > 0] / support[support > 0]
-    frames = logits.argmax(axis=-1)
+    correct = logits.argmax(axis=-1) == labels[:, None]
     return {
         "clip_accuracy": float(np.mean(decisions == labels)),
         "balanced_accuracy": float(np.mean(recall)),
-        "frame_accuracy": float(np.mean(frames == labels[:, None])),
+        "frame_accuracy": float(np.mean(correct)),
+        "frame_accuracy_by_tenth": [
+            float(np.mean(part))
+            for part in np.array_split(correct, min(10, correct.shape[1]), axis=1)
+        ],
         "n_clips": int(len(labels)),
         "decision_rule": rule,
         "class_names": list(class_names),

@@ -90,6 +90,10 @@ def test_majority_vote_and_mean_logit_decisions():
     assert metrics["clip_accuracy"] == 0.5 and metrics["balanced_accuracy"] == 0.5
     assert metrics["confusion_matrix"] == [[0, 1, 0], [0, 0, 0], [0, 0, 1]]
     assert metrics["frame_accuracy"] == pytest.approx(3 / 10)
+    # Clip 0 (label 2) is right on its first three frames, clip 1 on none.
+    np.testing.assert_allclose(metrics["frame_accuracy_by_tenth"], [0.5, 0.5, 0.5, 0, 0])
+    tenths = clip_metrics(np.repeat(logits, 4, axis=1), np.array([2, 0]), ["a", "b", "c"], "mean")
+    np.testing.assert_allclose(tenths["frame_accuracy_by_tenth"], [0.5] * 6 + [0] * 4)
 
 
 TINY = """
@@ -127,7 +131,13 @@ def test_tiny_experiment_through_the_cli(tmp_path, capsys):
     capsys.readouterr()
     assert main(["evaluate", str(run), "--data-dir", sample, "--json"]) == 0
     evaluated = json.loads(capsys.readouterr().out)
-    for key in ("clip_accuracy", "balanced_accuracy", "frame_accuracy", "n_clips"):
+    for key in (
+        "clip_accuracy",
+        "balanced_accuracy",
+        "frame_accuracy",
+        "frame_accuracy_by_tenth",
+        "n_clips",
+    ):
         assert evaluated[key] == metrics["testing"][key], key
     assert evaluated["confusion_matrix"] == metrics["testing"]["confusion_matrix"]
     everything = evaluate_run(run, sample, "all")
