@@ -2,7 +2,7 @@
 
 Each frame's features become input currents (piecewise-linear sources,
 ``feature * I_unit``, held for one frame period); the readout currents and
-the memory cells' states are read at the end of every frame.
+the memory cells' states are read at the end of every frame (at 95 % of it).
 """
 
 import time
@@ -13,6 +13,8 @@ import numpy as np
 
 from exporters.circuit import SUPPLIES
 from exporters.ngspice import run_deck
+
+SAMPLE = 0.95  # where in each frame the outputs are read, as a fraction of it
 
 
 class Deck(Protocol):
@@ -43,6 +45,9 @@ class ClipSimulation:
     # hidden Dense layer -> (frames, units): its outputs in units (positive sum
     # minus negative sum, before any ReLU); {} at behavioral level
     dense: dict
+    # memory layer -> (frames, units, 2): the lowest and highest input current
+    # of each cell within each frame, up to the frame's sample; {} at behavioral level
+    candidate_range: dict
 
 
 def simulate_clip(
@@ -64,7 +69,7 @@ def simulate_clip(
 
 def _read(export: Deck, vectors: dict, frames: int, frame: float, seconds: float):
     t = vectors["time"]
-    sample = (np.arange(frames) + 0.95) * frame
+    sample = (np.arange(frames) + SAMPLE) * frame
 
     def at_frames(name):
         return np.interp(sample, t, vectors[name])
@@ -90,21 +95,41 @@ def _read(export: Deck, vectors: dict, frames: int, frame: float, seconds: float
         current = -vectors[f"vdd_{supply}#branch"]
         power[kind] = float(export.vdd * np.trapezoid(current, t) / t[-1])
 
+    def waveform(pos, neg):  # a probe pair's current over the whole clip, units
+        current = (vectors[f"{pos}#branch"] if pos else 0) - (
+            vectors[f"{neg}#branch"] if neg else 0
+        )
+        return np.broadcast_to(current, t.shape) / export.unit_current
+
     def sums(probes):  # (positive, negative) probe pairs -> (frames, units)
         columns = []
         for pos, neg, *_ in probes:
             if pos is None and neg is None:  # an omitted cell, or an output fixed at 0
                 columns.append(np.full(frames, np.nan))
                 continue
-            current = (at_frames(f"{pos}#branch") if pos else 0) - (
-                at_frames(f"{neg}#branch") if neg else 0
-            )
-            columns.append(current / export.unit_current)
+            columns.append(np.interp(sample, t, waveform(pos, neg)))
+        return np.stack(columns, axis=1)
+
+    # Each frame's window: its time points from its start through its sample
+    # (the first point after the sample included: the sample lies within).
+    starts = np.searchsorted(t, np.arange(frames) * frame)
+    ends = np.minimum(np.searchsorted(t, sample, side="right") + 1, len(t))
+
+    def ranges(probes):  # (positive, negative) probe pairs -> (frames, units, 2)
+        columns = []
+        for pos, neg, *_ in probes:
+            if pos is None and neg is None:
+                columns.append(np.full((frames, 2), np.nan))
+                continue
+            current = waveform(pos, neg)
+            windows = [current[a:b] for a, b in zip(starts, ends, strict=True)]
+            columns.append([(w.min(), w.max()) for w in windows])
         return np.stack(columns, axis=1)
 
     candidates = {layer: sums(probes) for layer, probes in export.cell_probes.items()}
     dense = {layer: sums(probes) for layer, probes in export.dense_probes.items()}
-    return ClipSimulation(logits, states, power, seconds, candidates, dense)
+    extremes = {layer: ranges(probes) for layer, probes in export.cell_probes.items()}
+    return ClipSimulation(logits, states, power, seconds, candidates, dense, extremes)
 
 
 def simulate_job(job: tuple) -> tuple:
@@ -121,6 +146,7 @@ def simulate_job(job: tuple) -> tuple:
         "states": sim.states,
         "candidates": sim.candidates,
         "dense": sim.dense,
+        "candidate_range": sim.candidate_range,
         "power": sim.power,
         "seconds": sim.seconds,
     }

@@ -79,3 +79,11 @@ class BiasTrims:
             "thresholds": {k: [g.tolist(), o.tolist()] for k, (g, o) in self.thresholds.items()},
             "biases": {k: v.tolist() for k, v in self.biases.items()},
         }
+
+    @classmethod
+    def from_dict(cls, values: dict) -> BiasTrims:
+        """The trims :meth:`as_dict` wrote (a verification's ``calibration_trims``)."""
+        return cls(
+            {k: (np.asarray(g), np.asarray(o)) for k, (g, o) in values["thresholds"].items()},
+            {k: np.asarray(v) for k, v in values["biases"].items()},
+        )

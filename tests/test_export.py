@@ -2,6 +2,7 @@
 ngspice against Keras (real ngspice, real GF180MCU models)."""
 
 import dataclasses
+import json
 import os
 import re
 
@@ -164,12 +165,19 @@ def test_threshold_trims_move_where_the_cells_switch(tiny_model, tiny_export):
     x = np.random.default_rng(5).uniform(0, 1, (10, 13)).astype("float32")
     nominal = simulate_clip(tiny_export, x)
     seen = nominal.candidates["memory_0"]  # each cell's input, units
+    # Between its start and its sample a frame's input spans its sampled value.
+    lowest, highest = np.moveaxis(nominal.candidate_range["memory_0"], -1, 0)
+    assert np.all(lowest <= seen + 1e-9) and np.all(seen <= highest + 1e-9)
+    assert np.any(highest - lowest > 0.01)  # the frames' edges move it
     # A cell measured as g c + o switches at g beta + o: here unit 0 above
     # every input it sees (never on), unit 1 below all of them (on throughout).
     gain = np.array([1.0, 1.5])
     offset = np.array([seen[:, 0].max() + 0.5 - high[0], seen[:, 1].min() - 0.3 - 1.5 * high[1]])
     trims = BiasTrims(thresholds={"memory_0": (gain, offset)})
-    trimmed = export_to_circuit(tiny_model, unit_current=UNIT, vdd=0.9, trims=trims)
+    # A verification's JSON gives the same trims back.
+    again = BiasTrims.from_dict(json.loads(json.dumps(trims.as_dict())))
+    assert again.as_dict() == trims.as_dict()
+    trimmed = export_to_circuit(tiny_model, unit_current=UNIT, vdd=0.9, trims=again)
     assert trimmed.library == tiny_export.library  # bias currents only
     nominal_amps = {s.name: s.amperes for s in tiny_export.bias_sources}
     amps = {s.name: s.amperes for s in trimmed.bias_sources}

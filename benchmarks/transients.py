@@ -1,0 +1,207 @@
+"""Why a circuit's memory states differ from the software's: transients
+between the frame samples.
+
+    python benchmarks/transients.py VERIFY_DIR --data-dir DIR [--clips KEY ...]
+        [--workers 2] [--json]
+
+VERIFY_DIR is a verification folder (``bmru verify`` or ``benchmarks/signoff.py
+--parts verify``: ``verification.json``, ``clips.jsonl``). The chip is
+rebuilt with that verification's settings and calibration trims (nothing is
+recalibrated) and simulated on the clips whose hardware decision differed
+(or ``--clips``). For every cell state that differs from the software, it
+sorts where each difference starts: after a transient (the cell's input
+crossed the deciding threshold between the frame's start and its sample,
+while its sampled value is on the software's side: an input the software
+never computes), with the sampled input already across the threshold (an
+error upstream), or neither (the cell's own offset or speed).
+
+It also replays, in software and on every clip of the verification, the
+transient of a first-layer cell switching at a frame edge: the second
+memory layer updated once with this frame's features and the previous
+frame's first-layer states, then with the settled input
+(``docs/results.md``, "Why states differ"). Models of
+``bmru_keras.models.build_kws_model`` with two or more memory layers and
+skip connections only.
+"""
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+#: Where a state difference starts: a transient between the frame samples,
+#: the sampled input on the other side of the threshold, or the cell itself.
+CAUSES = ("differ", "transient", "input", "cell")
+
+
+def skewed_logits(model, x: np.ndarray) -> np.ndarray:
+    """The per-frame logits of ``model`` (the kws topology with skips) when
+    its second memory layer first sees ``(x_t, s0_(t-1))`` at each frame,
+    then ``(x_t, s0_t)``; deeper layers settled."""
+    import keras
+
+    names = [layer.name for layer in model.layers]
+    needed = ["input_dense", "memory_0", "output_dense_0", "memory_1", "skip_0"]
+    if any(name not in names for name in needed):
+        raise SystemExit(
+            f"the transient replay needs a model of build_kws_model with skip connections "
+            f"and two memory layers (layers {needed}); this one has {names}"
+        )
+
+    def dense(name, v):
+        layer = model.get_layer(name)
+        return v @ np.asarray(layer.kernel) + np.asarray(layer.bias)
+
+    inputs = keras.Model(model.inputs, [model.get_layer(n).output for n in names[1:]])([x])
+    out = {n: np.asarray(v) for n, v in zip(names[1:], inputs, strict=True)}
+    s0 = out["memory_0"]
+    previous = np.concatenate([np.zeros_like(s0[:, :1]), s0[:, :-1]], axis=1)
+    settled = out["skip_0"]
+    transient = out["input_dense"] + dense("output_dense_0", previous)
+    b, t, u = settled.shape
+    steps = np.stack([transient, settled], axis=2).reshape(b, 2 * t, u)
+    hidden = settled
+    memory = 1
+    while f"memory_{memory}" in names:
+        layer = model.get_layer(f"memory_{memory}")
+        if memory == 1:
+            states = np.asarray(layer(np.maximum(steps, 0)))[:, 1::2]
+        else:
+            states = np.asarray(layer(np.maximum(hidden, 0)))
+        hidden = hidden + dense(f"output_dense_{memory}", states)
+        memory += 1
+    return dense("classifier", hidden)
+
+
+def _thresholds(layer, trims) -> tuple[np.ndarray, np.ndarray]:
+    """A memory layer's (high, low) thresholds in the units its input probe
+    reads: ``g beta + o`` with a threshold trim."""
+    high, low = np.asarray(layer.cell.beta_high), np.asarray(layer.cell.beta_low)
+    if layer.name in trims.thresholds:
+        gain, offset = (np.asarray(v) for v in trims.thresholds[layer.name])
+        return gain * high + offset, gain * low + offset
+    return high, low
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("verify_dir")
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--clips", nargs="+", help="clip keys (default: those that differed)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    from bmru_keras.evaluation import clip_decisions
+    from bmru_keras.models import predict_in_batches
+    from bmru_keras.parallel import map_unordered
+    from bmru_keras.training import load_run, run_inputs
+    from exporters import export_to_circuit
+    from exporters.design import Design
+    from exporters.simulate import simulate_job
+    from exporters.software import quantized_model, realized_states
+    from exporters.trims import BiasTrims
+
+    folder = Path(args.verify_dir)
+    report = json.loads((folder / "verification.json").read_text())
+    rows = [json.loads(line) for line in (folder / "clips.jsonl").read_text().splitlines()]
+    rows = [row for row in rows if "clip" in row]
+    trims = BiasTrims.from_dict(report["calibration_trims"] or {"thresholds": {}, "biases": {}})
+    design = Design(
+        unit_current=report["unit_current_a"],
+        vdd=report["vdd_v"],
+        output_capacitance=report["output_capacitance_f"],
+        temperature=report["temperature_c"],
+    )
+    config, model, normalization = load_run(report["run_dir"])
+    _, data, x = run_inputs(config, normalization, args.data_dir, report["split"])
+    keys = [clip.key for clip in data.clips]
+    export = export_to_circuit(model, design, trims=trims)
+    if export.fingerprint() != report["netlist_sha256"]:
+        raise SystemExit(
+            f"the rebuilt netlist differs from the one {folder} verified (another cell ratio, "
+            "unit device or build): rerun the verification with this build's defaults"
+        )
+    software = quantized_model(model, export)
+
+    # The software replay of the frame-edge transient, on every clip.
+    rule = config.model.decision
+    plain = clip_decisions(predict_in_batches(software, x), rule)
+    skewed = clip_decisions(skewed_logits(software, x), rule)
+    hardware = {row["clip"]: row["hw_decision"] for row in rows}
+    differing = [k for k in keys if k in hardware and hardware[k] != plain[keys.index(k)]]
+    replay = {
+        "clips": len(keys),
+        "decisions_changed_by_the_transient": int((skewed != plain).sum()),
+        "hardware_differing_clips": len(differing),
+        "of_those_changed_by_the_transient": int(
+            sum(skewed[keys.index(k)] != plain[keys.index(k)] for k in differing)
+        ),
+    }
+
+    # The circuit, between its frame samples, on the clips that differ.
+    chosen = args.clips or differing
+    missing = [k for k in chosen if k not in keys]
+    if missing:
+        raise SystemExit(f"clips not in the verification's split: {missing}")
+    index = [keys.index(k) for k in chosen]
+    jobs = [(export, i, x[i], report["frame_s"], design.temperature) for i in index]
+    results = dict(map_unordered(simulate_job, jobs, args.workers, None, "clips"))
+    errors = [keys[i] + ": " + results[i]["error"] for i in index if "error" in results[i]]
+    if errors:
+        raise SystemExit("\n".join(errors))
+    expected = realized_states(software, x[index], list(results[index[0]]["states"]))
+    per_layer = {}
+    for n, i in enumerate(index):
+        result = results[i]
+        for name, states in result["states"].items():
+            high, low = _thresholds(software.get_layer(name), trims)
+            sampled = result["candidates"][name]
+            lowest, highest = np.moveaxis(result["candidate_range"][name], -1, 0)
+            want = expected[name][n]
+            wrong = states != want
+            before = np.vstack([np.zeros_like(want[:1]), want[:-1]])  # both agreed there
+            first = wrong & ~np.vstack([np.zeros_like(wrong[:1]), wrong[:-1]])  # onsets
+            # Where the difference starts, is the circuit's sampled input on
+            # the software's side of the threshold that decides the state?
+            on_side = np.where(
+                want,
+                np.where(before, sampled >= low, sampled > high),
+                np.where(before, sampled < low, sampled <= high),
+            )
+            # A cell held on that the circuit resets, its input under the lower
+            # threshold between samples; one held off that it sets, over the upper.
+            glitch = (before & want & (lowest < low)) | (~before & ~want & (highest > high))
+            counts = per_layer.setdefault(name, dict.fromkeys(CAUSES, 0) | {"frames": 0})
+            counts["frames"] += states.size
+            counts["differ"] += int(wrong.sum())
+            counts["input"] += int((first & ~on_side).sum())
+            counts["transient"] += int((first & on_side & glitch).sum())
+            counts["cell"] += int((first & on_side & ~glitch).sum())
+    summary = {"verification": str(folder), "clips": chosen, "states": per_layer, "replay": replay}
+    if args.json:
+        print(json.dumps(summary))
+        return
+    print(f"{len(chosen)} clips of {folder}:")
+    for name, c in per_layer.items():
+        print(
+            f"  {name}: {c['differ']} of {c['frames']} cell-frames differ; where a "
+            f"difference starts: {c['transient']} after a transient crossed the threshold "
+            f"between samples, {c['input']} with the sampled input across it (upstream "
+            f"error), {c['cell']} with neither (the cell's own offset or speed)"
+        )
+    print(
+        f"software replay of the frame-edge transient, {replay['clips']} clips: "
+        f"{replay['decisions_changed_by_the_transient']} decisions change; of the "
+        f"{replay['hardware_differing_clips']} clips where the hardware differs, "
+        f"{replay['of_those_changed_by_the_transient']}"
+    )
+
+
+if __name__ == "__main__":
+    main()
