@@ -39,45 +39,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 CAUSES = ("differ", "transient", "input", "cell")
 
 
-def skewed_logits(model, x: np.ndarray) -> np.ndarray:
-    """The per-frame logits of ``model`` (the kws topology with skips) when
-    its second memory layer first sees ``(x_t, s0_(t-1))`` at each frame,
-    then ``(x_t, s0_t)``; deeper layers settled."""
-    import keras
-
-    names = [layer.name for layer in model.layers]
-    needed = ["input_dense", "memory_0", "output_dense_0", "memory_1", "skip_0"]
-    if any(name not in names for name in needed):
-        raise SystemExit(
-            f"the transient replay needs a model of build_kws_model with skip connections "
-            f"and two memory layers (layers {needed}); this one has {names}"
-        )
-
-    def dense(name, v):
-        layer = model.get_layer(name)
-        return v @ np.asarray(layer.kernel) + np.asarray(layer.bias)
-
-    inputs = keras.Model(model.inputs, [model.get_layer(n).output for n in names[1:]])([x])
-    out = {n: np.asarray(v) for n, v in zip(names[1:], inputs, strict=True)}
-    s0 = out["memory_0"]
-    previous = np.concatenate([np.zeros_like(s0[:, :1]), s0[:, :-1]], axis=1)
-    settled = out["skip_0"]
-    transient = out["input_dense"] + dense("output_dense_0", previous)
-    b, t, u = settled.shape
-    steps = np.stack([transient, settled], axis=2).reshape(b, 2 * t, u)
-    hidden = settled
-    memory = 1
-    while f"memory_{memory}" in names:
-        layer = model.get_layer(f"memory_{memory}")
-        if memory == 1:
-            states = np.asarray(layer(np.maximum(steps, 0)))[:, 1::2]
-        else:
-            states = np.asarray(layer(np.maximum(hidden, 0)))
-        hidden = hidden + dense(f"output_dense_{memory}", states)
-        memory += 1
-    return dense("classifier", hidden)
-
-
 def _thresholds(layer, trims) -> tuple[np.ndarray, np.ndarray]:
     """A memory layer's (high, low) thresholds in the units its input probe
     reads: ``g beta + o`` with a threshold trim."""
@@ -104,7 +65,7 @@ def main() -> None:
     from exporters import export_to_circuit
     from exporters.design import Design
     from exporters.simulate import simulate_job
-    from exporters.software import quantized_model, realized_states
+    from exporters.software import frame_edge_logits, quantized_model, realized_states
     from exporters.trims import BiasTrims
 
     folder = Path(args.verify_dir)
@@ -132,7 +93,7 @@ def main() -> None:
     # The software replay of the frame-edge transient, on every clip.
     rule = config.model.decision
     plain = clip_decisions(predict_in_batches(software, x), rule)
-    skewed = clip_decisions(skewed_logits(software, x), rule)
+    skewed = clip_decisions(frame_edge_logits(software, x), rule)
     hardware = {row["clip"]: row["hw_decision"] for row in rows}
     differing = [k for k in keys if k in hardware and hardware[k] != plain[keys.index(k)]]
     replay = {

@@ -77,3 +77,44 @@ def realized_states(model: keras.Model, x: np.ndarray, layers: list[str]) -> dic
     values = keras.Model(model.inputs, [steps[n].output for n in layers]).predict(x, verbose=0)
     values = values if isinstance(values, list) else [values]
     return {name: value > 0 for name, value in zip(layers, values, strict=True)}
+
+
+def frame_edge_logits(model: keras.Model, x: np.ndarray) -> np.ndarray:
+    """The per-frame logits of ``model`` (``build_kws_model``'s topology, with
+    skips) as a circuit computes them when its first-layer cells switch at a
+    frame's edge: their outputs move slower than the direct path, so the
+    second memory layer first sees ``(x_t, s0_(t-1))``, then the settled
+    ``(x_t, s0_t)``; it is updated on both, in that order. Deeper layers see
+    settled inputs. ``docs/results.md``, "Why states differ"."""
+    names = [layer.name for layer in model.layers]
+    needed = ["input_dense", "memory_0", "output_dense_0", "memory_1", "skip_0"]
+    if any(name not in names for name in needed):
+        raise ValueError(
+            f"the transient replay needs a model of build_kws_model with skip connections "
+            f"and two memory layers (layers {needed}); this one has {names}"
+        )
+
+    def dense(name, v):
+        layer = model.get_layer(name)
+        return v @ np.asarray(layer.kernel) + np.asarray(layer.bias)
+
+    layers = [n for n in names if not isinstance(model.get_layer(n), keras.layers.InputLayer)]
+    inputs = keras.Model(model.inputs, [model.get_layer(n).output for n in layers])([x])
+    out = {n: np.asarray(v) for n, v in zip(layers, inputs, strict=True)}
+    s0 = out["memory_0"]
+    previous = np.concatenate([np.zeros_like(s0[:, :1]), s0[:, :-1]], axis=1)
+    settled = out["skip_0"]
+    transient = out["input_dense"] + dense("output_dense_0", previous)
+    b, t, u = settled.shape
+    steps = np.stack([transient, settled], axis=2).reshape(b, 2 * t, u)
+    hidden = settled
+    memory = 1
+    while f"memory_{memory}" in names:
+        layer = model.get_layer(f"memory_{memory}")
+        if memory == 1:
+            states = np.asarray(layer(np.maximum(steps, 0)))[:, 1::2]
+        else:
+            states = np.asarray(layer(np.maximum(hidden, 0)))
+        hidden = hidden + dense(f"output_dense_{memory}", states)
+        memory += 1
+    return dense("classifier", hidden)

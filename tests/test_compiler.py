@@ -26,7 +26,7 @@ from exporters.graph import to_network
 from exporters.kit import clip_stimuli
 from exporters.network import Memory
 from exporters.simulate import simulate_clip
-from exporters.software import quantized_model, realized_states
+from exporters.software import frame_edge_logits, quantized_model, realized_states
 
 UNIT = 7e-10
 ROOT = Path(__file__).resolve().parents[1]
@@ -192,6 +192,59 @@ def test_two_layer_circuit_switches_and_decides_as_keras(two_layer, sample_input
         assert np.mean(sim.logits.argmax(1) == software[k].argmax(1)) > 0.85
         assert np.median(np.abs(sim.logits - software[k])) < 0.15  # readout mirrors within range
         assert clip_decisions(sim.logits[None])[0] == clip_decisions(software[k : k + 1])[0]
+
+
+def test_frame_edge_replay_updates_the_second_layer_on_the_transient_first(
+    two_layer, sample_inputs
+):
+    trained, _ = two_layer
+    model = keras.models.clone_model(trained)  # its thresholds are changed below
+    model.set_weights(trained.get_weights())
+    x = sample_inputs
+    names = ("input_dense", "memory_0", "skip_0")
+    direct, s0, settled = (
+        np.asarray(v)
+        for v in keras.Model(model.inputs, [model.get_layer(n).output for n in names])([x])
+    )
+    out0 = model.get_layer("output_dense_0")
+    previous = np.concatenate([np.zeros_like(s0[:, :1]), s0[:, :-1]], axis=1)
+    transient = direct + previous @ np.asarray(out0.kernel) + np.asarray(out0.bias)
+    cell = model.get_layer("memory_1").cell
+    kernel, bias = np.asarray(cell.kernel), np.asarray(cell.bias)
+    seen, final = (np.maximum(np.maximum(h, 0) @ kernel + bias, 0) for h in (transient, settled))
+
+    def states(low, high, steps):  # the cells frame by frame, on each step's input
+        state = np.zeros(seen.shape[0::2])
+        out = np.zeros_like(seen)
+        for t in range(seen.shape[1]):
+            for c in steps(t):
+                state = np.where(c > high, 1.0, np.where(c < low, 0.0, state))
+            out[:, t] = state
+        return out
+
+    # Thresholds at which the transient changes some state: searched on a grid
+    # of the inputs' quantiles (the data-set ones rarely meet a transient).
+    grid = np.quantile(final[final > 0], np.linspace(0.05, 0.95, 10))
+    found = None
+    for low, high in ((a, b) for a in grid for b in grid if a < b):
+        pair = (np.full(2, low), np.full(2, high))
+        replayed = states(*pair, lambda t: (seen[:, t], final[:, t]))
+        if (replayed != states(*pair, lambda t: (final[:, t],))).any():
+            found = pair, replayed
+            break
+    assert found is not None, "the sample should hold a transient that changes a state"
+    (low, high), replayed = found
+    cell.raw_beta_low.assign(low)
+    cell.raw_beta_width.assign(high - low)
+    out1, readout = model.get_layer("output_dense_1"), model.get_layer("classifier")
+    hidden = settled + (replayed * np.asarray(cell.alpha)) @ np.asarray(out1.kernel)
+    hidden = hidden + np.asarray(out1.bias)
+    expected = hidden @ np.asarray(readout.kernel) + np.asarray(readout.bias)
+    replay = frame_edge_logits(model, x)
+    np.testing.assert_allclose(replay, expected, atol=1e-4)
+    assert not np.allclose(replay, np.asarray(model([x])), atol=1e-4)  # the plain model differs
+    with pytest.raises(ValueError, match="two memory layers"):
+        frame_edge_logits(_sequential(), x)
 
 
 def test_kit_runs_in_plain_ngspice_elsewhere(two_layer, sample_inputs, tmp_path):
