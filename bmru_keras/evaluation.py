@@ -31,8 +31,8 @@ def clip_metrics(logits: np.ndarray, labels: np.ndarray, class_names: list[str],
     """``clip_accuracy``, ``balanced_accuracy`` (mean per-class recall of the
     clip decisions), ``frame_accuracy``, ``frame_accuracy_by_tenth`` (in
     each tenth of the clip, in order: a memory that accumulates evidence
-    rises over the clip; per frame under 10 frames), ``n_clips``, the class names and the confusion
-    matrix."""
+    rises over the clip; per frame under 10 frames), ``n_clips``, the class
+    names and the confusion matrix."""
     decisions = clip_decisions(logits, rule)
     matrix = confusion_matrix(labels, decisions, len(class_names))
     support = matrix.sum(axis=1)
