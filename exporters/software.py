@@ -99,7 +99,7 @@ def frame_edge_logits(model: keras.Model, x: np.ndarray) -> np.ndarray:
         return v @ np.asarray(layer.kernel) + np.asarray(layer.bias)
 
     layers = [n for n in names if not isinstance(model.get_layer(n), keras.layers.InputLayer)]
-    inputs = keras.Model(model.inputs, [model.get_layer(n).output for n in layers])([x])
+    inputs = keras.Model(model.input, [model.get_layer(n).output for n in layers])(x)
     out = {n: np.asarray(v) for n, v in zip(layers, inputs, strict=True)}
     s0 = out["memory_0"]
     previous = np.concatenate([np.zeros_like(s0[:, :1]), s0[:, :-1]], axis=1)

@@ -204,7 +204,7 @@ def test_frame_edge_replay_updates_the_second_layer_on_the_transient_first(
     names = ("input_dense", "memory_0", "skip_0")
     direct, s0, settled = (
         np.asarray(v)
-        for v in keras.Model(model.inputs, [model.get_layer(n).output for n in names])([x])
+        for v in keras.Model(model.input, [model.get_layer(n).output for n in names])(x)
     )
     out0 = model.get_layer("output_dense_0")
     previous = np.concatenate([np.zeros_like(s0[:, :1]), s0[:, :-1]], axis=1)
@@ -242,7 +242,7 @@ def test_frame_edge_replay_updates_the_second_layer_on_the_transient_first(
     expected = hidden @ np.asarray(readout.kernel) + np.asarray(readout.bias)
     replay = frame_edge_logits(model, x)
     np.testing.assert_allclose(replay, expected, atol=1e-4)
-    assert not np.allclose(replay, np.asarray(model([x])), atol=1e-4)  # the plain model differs
+    assert not np.allclose(replay, np.asarray(model(x)), atol=1e-4)  # the plain model differs
     with pytest.raises(ValueError, match="two memory layers"):
         frame_edge_logits(_sequential(), x)
 
