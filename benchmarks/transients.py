@@ -36,7 +36,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 #: Where a state difference starts: a transient between the frame samples,
 #: the sampled input on the other side of the threshold, or the cell itself.
-CAUSES = ("differ", "transient", "input", "cell")
+CAUSES = ("transient", "input", "cell")
 
 
 def _thresholds(layer, trims) -> tuple[np.ndarray, np.ndarray]:
@@ -82,6 +82,7 @@ def main() -> None:
     config, model, normalization = load_run(report["run_dir"])
     _, data, x = run_inputs(config, normalization, args.data_dir, report["split"])
     keys = [clip.key for clip in data.clips]
+    position = {key: i for i, key in enumerate(keys)}
     export = export_to_circuit(model, design, trims=trims)
     if export.fingerprint() != report["netlist_sha256"]:
         raise SystemExit(
@@ -95,22 +96,22 @@ def main() -> None:
     plain = clip_decisions(predict_in_batches(software, x), rule)
     skewed = clip_decisions(frame_edge_logits(software, x), rule)
     hardware = {row["clip"]: row["hw_decision"] for row in rows}
-    differing = [k for k in keys if k in hardware and hardware[k] != plain[keys.index(k)]]
+    differing = [k for k in keys if k in hardware and hardware[k] != plain[position[k]]]
     replay = {
         "clips": len(keys),
         "decisions_changed_by_the_transient": int((skewed != plain).sum()),
         "hardware_differing_clips": len(differing),
         "of_those_changed_by_the_transient": int(
-            sum(skewed[keys.index(k)] != plain[keys.index(k)] for k in differing)
+            sum(skewed[position[k]] != plain[position[k]] for k in differing)
         ),
     }
 
     # The circuit, between its frame samples, on the clips that differ.
     chosen = args.clips or differing
-    missing = [k for k in chosen if k not in keys]
+    missing = [k for k in chosen if k not in position]
     if missing:
         raise SystemExit(f"clips not in the verification's split: {missing}")
-    index = [keys.index(k) for k in chosen]
+    index = [position[k] for k in chosen]
     jobs = [(export, i, x[i], report["frame_s"], design.temperature) for i in index]
     results = dict(map_unordered(simulate_job, jobs, args.workers, None, "clips"))
     errors = [keys[i] + ": " + results[i]["error"] for i in index if "error" in results[i]]
@@ -138,7 +139,7 @@ def main() -> None:
             # A cell held on that the circuit resets, its input under the lower
             # threshold between samples; one held off that it sets, over the upper.
             glitch = (before & want & (lowest < low)) | (~before & ~want & (highest > high))
-            counts = per_layer.setdefault(name, dict.fromkeys(CAUSES, 0) | {"frames": 0})
+            counts = per_layer.setdefault(name, dict.fromkeys(("frames", "differ", *CAUSES), 0))
             counts["frames"] += states.size
             counts["differ"] += int(wrong.sum())
             counts["input"] += int((first & ~on_side).sum())

@@ -98,13 +98,13 @@ def frame_edge_logits(model: keras.Model, x: np.ndarray) -> np.ndarray:
         layer = model.get_layer(name)
         return v @ np.asarray(layer.kernel) + np.asarray(layer.bias)
 
-    layers = [n for n in names if not isinstance(model.get_layer(n), keras.layers.InputLayer)]
-    inputs = keras.Model(model.input, [model.get_layer(n).output for n in layers])(x)
-    out = {n: np.asarray(v) for n, v in zip(layers, inputs, strict=True)}
-    s0 = out["memory_0"]
+    read = ("input_dense", "memory_0", "skip_0")
+    direct, s0, settled = (
+        np.asarray(v)
+        for v in keras.Model(model.input, [model.get_layer(n).output for n in read])(x)
+    )
     previous = np.concatenate([np.zeros_like(s0[:, :1]), s0[:, :-1]], axis=1)
-    settled = out["skip_0"]
-    transient = out["input_dense"] + dense("output_dense_0", previous)
+    transient = direct + dense("output_dense_0", previous)
     b, t, u = settled.shape
     steps = np.stack([transient, settled], axis=2).reshape(b, 2 * t, u)
     hidden = settled
