@@ -96,7 +96,7 @@ def _run(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from bmru_keras.training import evaluate_run
 
-    split = "testing" if args.split == "test" else "all"
+    split = _split(args.split)
     metrics = evaluate_run(args.run_dir, args.data_dir, split)
     if args.json:
         print(json.dumps(metrics))
@@ -451,7 +451,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="evaluate a run folder on a dataset")
     evaluate.add_argument("run_dir")
     evaluate.add_argument("--data-dir", required=True)
-    evaluate.add_argument("--split", choices=["test", "all"], default="test")
+    evaluate.add_argument(
+        "--split",
+        choices=["training", "validation", "test", "heldout", "all"],
+        default="test",
+        help="which clips: a split of the run's speaker split, held-out (validation "
+        "and test), or every clip of the task (training: is the model fitting its data?)",
+    )
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.set_defaults(handler=_evaluate)
 

@@ -140,6 +140,13 @@ def test_tiny_experiment_through_the_cli(tmp_path, capsys):
     ):
         assert evaluated[key] == metrics["testing"][key], key
     assert evaluated["confusion_matrix"] == metrics["testing"]["confusion_matrix"]
+    command = ["evaluate", str(run), "--data-dir", sample, "--split", "validation", "--json"]
+    assert main(command) == 0
+    validation = json.loads(capsys.readouterr().out)
+    assert validation["balanced_accuracy"] == metrics["validation"]["balanced_accuracy"]
+    assert validation["n_clips"] == metrics["validation"]["n_clips"]
+    training = evaluate_run(run, sample, "training")
+    assert training["n_clips"] == len(json.loads((run / "splits.json").read_text())["training"])
     everything = evaluate_run(run, sample, "all")
     assert everything["n_clips"] > evaluated["n_clips"]
 
