@@ -419,7 +419,7 @@ def load_run(run_dir: str | Path) -> tuple[ExperimentConfig, keras.Model, dict]:
 def run_inputs(config, normalization: dict, data_dir, split: str, limit: int | None = None):
     """The class names, clips and network inputs of a run's ``split`` in a
     dataset folder: ``training``, ``validation`` or ``testing`` by the run's
-    split rule (the training clips as they were trained on),
+    split rule (training: the clips the model was trained on, unaugmented),
     ``heldout`` (validation then testing: every clip of speakers the model
     was not trained on), or ``all`` (every clip of the task's classes); with
     ``limit``, that many of them with the classes interleaved (the first
