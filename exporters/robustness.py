@@ -9,6 +9,7 @@ simulates only what is missing.
 """
 
 import dataclasses
+import hashlib
 import json
 from pathlib import Path
 
@@ -123,7 +124,7 @@ def montecarlo(options: StudyOptions, out: Path) -> dict:
     for trial in range(options.trials):
         seed = options.seed + trial
         variant = (
-            _trimmed_sample(model, options, x_cal, seed)
+            _trimmed_sample(model, options, x_cal, seed, out / "trims")
             if options.trim_each
             else mismatched(export, seed, GF180MCU_MISMATCH)
         )
@@ -184,14 +185,26 @@ def montecarlo(options: StudyOptions, out: Path) -> dict:
     return result
 
 
-def _trimmed_sample(model, options: StudyOptions, x_cal: np.ndarray, seed: int):
+def _trimmed_sample(model, options: StudyOptions, x_cal: np.ndarray, seed: int, folder: Path):
     """Mismatch sample ``seed`` of the nominal circuit, trimmed on its own (a
     per-chip trim, :func:`exporters.calibrate.calibrate` on the calibration
-    clips ``x_cal``): every rebuild gets the same per-device draws."""
+    clips ``x_cal``): every rebuild gets the same per-device draws. The trims
+    are kept in ``folder/chip_SEED.json`` and read back on a resumed study of
+    the same circuit and calibration (``options.restart`` recalibrates)."""
 
     def chip(trims):  # draws by device name: the same chip at every pass
         return mismatched(_nominal_export(model, options, trims), seed)
 
+    key = {
+        "seed": seed,
+        "netlist_sha256": _nominal_export(model, options, None).fingerprint(),
+        "calibration_inputs_sha256": hashlib.sha256(np.ascontiguousarray(x_cal)).hexdigest(),
+        "calibration_passes": options.calibration_passes,
+    }
+    path = folder / f"chip_{seed}.json"
+    kept = json.loads(path.read_text()) if path.is_file() and not options.restart else {}
+    if kept.get("key") == key:
+        return chip(BiasTrims.from_dict(kept["trims"]))
     trims = calibrate(
         model,
         chip,
@@ -200,6 +213,8 @@ def _trimmed_sample(model, options: StudyOptions, x_cal: np.ndarray, seed: int):
         workers=options.workers,
         scheduler=options.scheduler,
     )
+    folder.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"key": key, "trims": trims.as_dict()}))
     return chip(trims)
 
 

@@ -127,7 +127,7 @@ def test_montecarlo_and_corners_commands_log_and_resume(tiny_run, tmp_path, caps
     assert all(r["n_failed"] == 0 for r in calibrated["corners"])
 
 
-def test_montecarlo_trims_each_sample_on_request(tiny_run, tmp_path, capsys):
+def test_montecarlo_trims_each_sample_on_request(tiny_run, tmp_path, capsys, monkeypatch):
     from bmru_keras.cli import main
 
     command = ["robustness", "montecarlo", str(tiny_run), "--data-dir", str(sample_dir())]
@@ -138,6 +138,18 @@ def test_montecarlo_trims_each_sample_on_request(tiny_run, tmp_path, capsys):
     assert main([*command, "--restart", *trim, "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["trim_each"] and result["calibration_clips"] == 2 and result["n_failed"] == 0
+    # Each chip's trims are kept: a resumed study reads them instead of recalibrating.
+    assert len(list((tmp_path / "trims").glob("chip_*.json"))) == 1
+
+    def no_calibration(*args, **kwargs):
+        raise AssertionError("recalibrated a chip whose trims were kept")
+
+    monkeypatch.setattr("exporters.robustness.calibrate", no_calibration)
+    assert main([*command, *trim, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["flip_rate"] == result["flip_rate"]
+    # Another calibration is another chip: its trims are not reused.
+    with pytest.raises(AssertionError, match="recalibrated"):
+        main([*command, "--calibrate", "2", "--calibration-passes", "2", "--json"])
 
 
 def test_noise_command_writes_into_a_new_folder_and_resumes(tiny_run, tmp_path, capsys):
