@@ -17,7 +17,7 @@ import argparse
 
 import numpy as np
 
-from bmru_keras.evaluation import clip_metrics
+from bmru_keras.evaluation import balanced_accuracy, clip_metrics, confusion_matrix
 from bmru_keras.models import predict_in_batches
 from bmru_keras.training import load_run, run_inputs
 
@@ -26,8 +26,8 @@ SPLITS = ("training", "validation", "testing")
 THRESHOLDS = np.arange(0.2, 0.81, 0.02)
 
 
-def _balanced(decisions: np.ndarray, labels: np.ndarray) -> float:
-    return float(np.mean([np.mean(decisions[labels == k] == k) for k in np.unique(labels)]))
+def _balanced(decisions: np.ndarray, labels: np.ndarray, n_classes: int) -> float:
+    return balanced_accuracy(confusion_matrix(labels, decisions, n_classes))
 
 
 def diagnose(run_dir: str, data_dir: str) -> dict:
@@ -42,17 +42,17 @@ def diagnose(run_dir: str, data_dir: str) -> dict:
         if split == "testing":
             matrix = np.asarray(metrics["confusion_matrix"])
             row["recall"] = (np.diag(matrix) / matrix.sum(axis=1)).tolist()
-            row["last_frame"] = _balanced(logits[:, -1].argmax(axis=-1), data.labels)
+            row["last_frame"] = _balanced(logits[:, -1].argmax(axis=-1), data.labels, len(names))
         shares[split] = ((logits.argmax(axis=-1) == 1).mean(axis=1), data.labels)
     row["class_names"] = names
     if len(names) == 2:
         share, labels = shares["training"]
-        fitted = [_balanced((share > t).astype(int), labels) for t in THRESHOLDS]
+        fitted = [_balanced((share > t).astype(int), labels, 2) for t in THRESHOLDS]
         threshold = float(THRESHOLDS[int(np.argmax(fitted))])
         row["vote_threshold"] = threshold
         for split in ("validation", "testing"):
             share, labels = shares[split]
-            row[f"{split}_fitted_vote"] = _balanced((share > threshold).astype(int), labels)
+            row[f"{split}_fitted_vote"] = _balanced((share > threshold).astype(int), labels, 2)
     return row
 
 

@@ -27,6 +27,12 @@ def confusion_matrix(labels: np.ndarray, decisions: np.ndarray, n: int) -> np.nd
     return matrix
 
 
+def balanced_accuracy(matrix: np.ndarray) -> float:
+    """The mean recall of the classes that have clips, from ``matrix[true, decided]``."""
+    support = matrix.sum(axis=1)
+    return float(np.mean(np.diag(matrix)[support > 0] / support[support > 0]))
+
+
 def clip_metrics(logits: np.ndarray, labels: np.ndarray, class_names: list[str], rule: str) -> dict:
     """``clip_accuracy``, ``balanced_accuracy`` (mean per-class recall of the
     clip decisions), ``frame_accuracy``, ``frame_accuracy_by_tenth`` (in
@@ -35,12 +41,10 @@ def clip_metrics(logits: np.ndarray, labels: np.ndarray, class_names: list[str],
     names and the confusion matrix."""
     decisions = clip_decisions(logits, rule)
     matrix = confusion_matrix(labels, decisions, len(class_names))
-    support = matrix.sum(axis=1)
-    recall = np.diag(matrix)[support > 0] / support[support > 0]
     correct = logits.argmax(axis=-1) == labels[:, None]
     return {
         "clip_accuracy": float(np.mean(decisions == labels)),
-        "balanced_accuracy": float(np.mean(recall)),
+        "balanced_accuracy": balanced_accuracy(matrix),
         "frame_accuracy": float(np.mean(correct)),
         "frame_accuracy_by_tenth": [
             float(np.mean(part))

@@ -120,11 +120,17 @@ def montecarlo(options: StudyOptions, out: Path) -> dict:
         netlist_sha256=export.fingerprint(),
         trim_each=options.trim_each,
     )
+    # What a kept per-chip calibration must match to be read back (with the chip's seed).
+    calibration = {
+        "netlist_sha256": settings["netlist_sha256"],
+        "calibration_inputs_sha256": hashlib.sha256(np.ascontiguousarray(x_cal)).hexdigest(),
+        "calibration_passes": options.calibration_passes,
+    }
     jobs = []
     for trial in range(options.trials):
         seed = options.seed + trial
         variant = (
-            _trimmed_sample(model, options, x_cal, seed, out / "trims")
+            _trimmed_sample(model, options, x_cal, seed, out / "trims", calibration)
             if options.trim_each
             else mismatched(export, seed, GF180MCU_MISMATCH)
         )
@@ -185,22 +191,20 @@ def montecarlo(options: StudyOptions, out: Path) -> dict:
     return result
 
 
-def _trimmed_sample(model, options: StudyOptions, x_cal: np.ndarray, seed: int, folder: Path):
+def _trimmed_sample(
+    model, options: StudyOptions, x_cal: np.ndarray, seed: int, folder: Path, calibration: dict
+):
     """Mismatch sample ``seed`` of the nominal circuit, trimmed on its own (a
     per-chip trim, :func:`exporters.calibrate.calibrate` on the calibration
     clips ``x_cal``): every rebuild gets the same per-device draws. The trims
-    are kept in ``folder/chip_SEED.json`` and read back on a resumed study of
-    the same circuit and calibration (``options.restart`` recalibrates)."""
+    are kept in ``folder/chip_SEED.json`` and read back on a resumed study
+    whose ``calibration`` (circuit, clips, passes) is the same
+    (``options.restart`` recalibrates)."""
 
     def chip(trims):  # draws by device name: the same chip at every pass
         return mismatched(_nominal_export(model, options, trims), seed)
 
-    key = {
-        "seed": seed,
-        "netlist_sha256": _nominal_export(model, options, None).fingerprint(),
-        "calibration_inputs_sha256": hashlib.sha256(np.ascontiguousarray(x_cal)).hexdigest(),
-        "calibration_passes": options.calibration_passes,
-    }
+    key = {"seed": seed, **calibration}
     path = folder / f"chip_{seed}.json"
     kept = json.loads(path.read_text()) if path.is_file() and not options.restart else {}
     if kept.get("key") == key:
