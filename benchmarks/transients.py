@@ -39,16 +39,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 CAUSES = ("transient", "input", "cell")
 
 
-def _thresholds(layer, trims) -> tuple[np.ndarray, np.ndarray]:
-    """A memory layer's (high, low) thresholds in the units its input probe
-    reads: ``g beta + o`` with a threshold trim."""
-    high, low = np.asarray(layer.cell.beta_high), np.asarray(layer.cell.beta_low)
-    if layer.name in trims.thresholds:
-        gain, offset = (np.asarray(v) for v in trims.thresholds[layer.name])
-        return gain * high + offset, gain * low + offset
-    return high, low
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("verify_dir")
@@ -122,7 +112,8 @@ def main() -> None:
     for n, i in enumerate(index):
         result = results[i]
         for name, states in result["states"].items():
-            high, low = _thresholds(software.get_layer(name), trims)
+            layer = software.get_layer(name)
+            high, low = trims.switching_points(name, layer.cell.beta_high, layer.cell.beta_low)
             sampled = result["candidates"][name]
             lowest, highest = np.moveaxis(result["candidate_range"][name], -1, 0)
             want = expected[name][n]

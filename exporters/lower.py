@@ -157,15 +157,12 @@ class Lowering:
         cell whose input was measured as ``g c + o`` (a threshold trim)
         switches at ``g beta + o`` instead, so that it switches where the
         software's ``c`` crosses ``beta``."""
-        high, low = op.beta_high, op.beta_low
-        trim = self.trims.thresholds.get(op.name)
-        if trim is None:
+        high, low = self.trims.switching_points(op.name, op.beta_high, op.beta_low)
+        if op.name not in self.trims.thresholds:
             what = f"layer {op.name!r} thresholds"
             thresh, width = self.dac.set(high, what), self.dac.set(high - low, what)
         else:
-            gain, offset = (np.asarray(v, float) for v in trim)
-            thresh = self.dac.set_trimmed(gain * high + offset)
-            width = self.dac.set_trimmed(gain * (high - low))
+            thresh, width = self.dac.set_trimmed(high), self.dac.set_trimmed(high - low)
         gain_current = self.dac.set(op.alpha, f"layer {op.name!r} alpha")
         return np.stack([thresh, width, gain_current], axis=1)
 

@@ -73,6 +73,16 @@ class BiasTrims:
     thresholds: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     biases: dict[str, np.ndarray] = field(default_factory=dict)
 
+    def switching_points(self, layer: str, high, low) -> tuple[np.ndarray, np.ndarray]:
+        """Where the cells of ``layer``, with software thresholds ``high`` and
+        ``low``, are set to switch up and down, in the units their input
+        probes read: ``g beta + o`` with a threshold trim, ``beta`` without."""
+        high, low = np.asarray(high, float), np.asarray(low, float)
+        if layer not in self.thresholds:
+            return high, low
+        gain, offset = (np.asarray(v, float) for v in self.thresholds[layer])
+        return gain * high + offset, gain * low + offset
+
     def as_dict(self) -> dict:
         """JSON-ready."""
         return {
