@@ -17,7 +17,12 @@ import argparse
 
 import numpy as np
 
-from bmru_keras.evaluation import balanced_accuracy, clip_metrics, confusion_matrix
+from bmru_keras.evaluation import (
+    balanced_accuracy,
+    class_recalls,
+    clip_metrics,
+    confusion_matrix,
+)
 from bmru_keras.models import predict_in_batches
 from bmru_keras.training import load_run, run_inputs
 
@@ -40,8 +45,7 @@ def diagnose(run_dir: str, data_dir: str) -> dict:
         metrics = clip_metrics(logits, data.labels, names, config.model.decision)
         row[split] = metrics["balanced_accuracy"]
         if split == "testing":
-            matrix = np.asarray(metrics["confusion_matrix"])
-            row["recall"] = (np.diag(matrix) / matrix.sum(axis=1)).tolist()
+            row["recall"] = class_recalls(np.asarray(metrics["confusion_matrix"])).tolist()
             row["last_frame"] = _balanced(logits[:, -1].argmax(axis=-1), data.labels, len(names))
         shares[split] = ((logits.argmax(axis=-1) == 1).mean(axis=1), data.labels)
     row["class_names"] = names

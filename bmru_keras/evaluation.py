@@ -27,10 +27,19 @@ def confusion_matrix(labels: np.ndarray, decisions: np.ndarray, n: int) -> np.nd
     return matrix
 
 
+def class_recalls(matrix: np.ndarray) -> np.ndarray:
+    """Each class's recall from ``matrix[true, decided]``; NaN for a class
+    with no clips."""
+    support = matrix.sum(axis=1)
+    recalls = np.full(len(support), np.nan)
+    np.divide(np.diag(matrix), support, out=recalls, where=support > 0)
+    return recalls
+
+
 def balanced_accuracy(matrix: np.ndarray) -> float:
     """The mean recall of the classes that have clips, from ``matrix[true, decided]``."""
-    support = matrix.sum(axis=1)
-    return float(np.mean(np.diag(matrix)[support > 0] / support[support > 0]))
+    recalls = class_recalls(matrix)
+    return float(np.mean(recalls[~np.isnan(recalls)]))
 
 
 def clip_metrics(logits: np.ndarray, labels: np.ndarray, class_names: list[str], rule: str) -> dict:
