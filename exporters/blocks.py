@@ -149,6 +149,20 @@ def p_to_n(block: Block, p_node: str, out: str, unit, source: str = "vdd") -> st
     return out
 
 
+def subtract(
+    block: Block, p_node: str, n_node: str, out: str, unit, name: str | None = None
+) -> str:
+    """``max(I(p_node) - I(n_node), 0)`` into the n-node ``out``: a PMOS copy
+    of the p-node sources it, an NMOS copy of the n-node sinks it, a
+    diode-connected NMOS takes the rest (none when the sink wins). ``name``:
+    the devices' name prefix (None: the block's next names)."""
+    names = (None, None, None) if name is None else (f"{name}c", f"{name}s", f"{name}d")
+    block.mos("p", out, p_node, "vdd", unit, name=names[0])
+    block.mos("n", out, n_node, "gnd", unit, name=names[1])
+    block.mos("n", out, out, "gnd", unit, name=names[2])
+    return out
+
+
 def quantize(values: np.ndarray, sizing: Sizing) -> np.ndarray:
     """The values ``sizing``'s mirrors realize (sign kept; 0 where a value
     rounds to no mirror)."""

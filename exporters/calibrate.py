@@ -24,9 +24,20 @@ receive, so :func:`calibrate` repeats it ``passes`` times on the circuit
 trimmed so far, the bias changes adding up. Each memory cell's thresholds
 are set from its latest ``(g, o)`` (:mod:`exporters.trims`): its own
 thresholds do not change what its input probe reads.
+
+The input probe does not see the cell's comparator (its input copy against
+its threshold sink, its feedback mirror): the cell's state does. A frame
+whose cell started low either rose (its input, at its highest in the frame,
+reached the up point) or held (it did not); likewise for frames that
+started high, with the input's lowest. Each pass takes as each cell's up
+and down points those that explain the most frames (among them the nearest
+to where the software switches, ``g beta + o``: no change when the frames
+cannot tell), and its comparator error as where it switched less where it
+was set; the next setting subtracts it (:meth:`BiasTrims.switching_points`).
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import keras
 import numpy as np
@@ -40,6 +51,7 @@ from exporters.software import local_sums, quantized_model
 from exporters.trims import BiasTrims
 
 PASSES = 3  # calibration rounds by default (see the module docstring)
+VERSION = 2  # of the procedure: a kept calibration of another version is not reused
 MIN_SIGNAL = 0.3  # units: smaller software values (or differences) carry no gain information
 MAX_PAIRED = 2000  # frames a gain is fitted on (2 million pairs)
 
@@ -80,6 +92,66 @@ def _trim(hw: np.ndarray, sw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return gains, offsets
 
 
+@dataclass
+class Crossings:
+    """One cell's frames over calibration clips: for those that started low,
+    the input's highest in the frame and whether the cell rose; for those
+    that started high, its lowest and whether it fell (input units)."""
+
+    highest: np.ndarray
+    rose: np.ndarray
+    lowest: np.ndarray
+    fell: np.ndarray
+
+
+def crossings(states: np.ndarray, ranges: np.ndarray) -> list[Crossings]:
+    """Per cell, the :class:`Crossings` of clips whose states are ``states``
+    ``(clips, frames, units)`` bool and whose inputs span ``ranges``
+    ``(clips, frames, units, 2)`` (lowest, highest) in each frame; each
+    clip starts low."""
+    before = np.concatenate([np.zeros_like(states[:, :1]), states[:, :-1]], axis=1)
+    cells = []
+    for k in range(states.shape[-1]):
+        low, high = ~before[..., k], before[..., k]
+        cells.append(
+            Crossings(
+                ranges[..., k, 1][low],
+                states[..., k][low],
+                ranges[..., k, 0][high],
+                ~states[..., k][high],
+            )
+        )
+    return cells
+
+
+def switching_point(reached: np.ndarray, switched: np.ndarray, target: float) -> float:
+    """The point ``p`` that best explains frames that switched when their
+    input ``reached`` it (``reached >= p``) and held otherwise: of the points
+    with the fewest frames unexplained, the nearest to ``target`` (the
+    target itself when the frames cannot tell it from the best)."""
+    finite = np.isfinite(reached)
+    reached, switched = reached[finite], switched[finite]
+    if not len(reached):
+        return float(target)
+    values = np.unique(reached)
+    points = np.concatenate([[target], (values[1:] + values[:-1]) / 2, values[[0, -1]] + [-1, 1]])
+    held, rose = np.sort(reached[~switched]), np.sort(reached[switched])
+    wrong = len(held) - np.searchsorted(held, points) + np.searchsorted(rose, points)
+    best = points[wrong == wrong.min()]
+    return float(best[np.argmin(np.abs(best - target))])
+
+
+@dataclass
+class Measurement:
+    """What one calibration pass reads of a chip, per layer name: each
+    output's gain and offset (units) against the software, and each memory
+    cell's :class:`Crossings`."""
+
+    gains: dict[str, np.ndarray]
+    offsets: dict[str, np.ndarray]
+    crossings: dict[str, list[Crossings]] = field(default_factory=dict)
+
+
 def measure_trims(
     model: keras.Model,
     export: CircuitExport,
@@ -87,12 +159,12 @@ def measure_trims(
     frame: float = 0.01,
     workers: int = 1,
     scheduler=None,
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+) -> Measurement:
     """Per hidden Dense layer, per memory layer and for the readout, each
     output's own hardware / software gain and its offset (units) on the clips
     ``x``, against the software computed from the circuit's upstream signals
-    (:func:`exporters.software.local_sums`): ``(gains, offsets)``, each keyed
-    by layer name."""
+    (:func:`exporters.software.local_sums`); per memory layer, each cell's
+    :class:`Crossings`."""
     realized = quantized_model(model, export)
     readout = output_layer(model)
     jobs = [(export, i, x[i], frame, 27.0) for i in range(len(x))]
@@ -108,10 +180,16 @@ def measure_trims(
         for layer, value in measured.items():
             hw.setdefault(layer, []).append(value)
             sw.setdefault(layer, []).append(local[layer])
-    gains, offsets = {}, {}
+    measurement = Measurement({}, {})
     for layer in hw:
-        gains[layer], offsets[layer] = _trim(np.stack(hw[layer]), np.stack(sw[layer]))
-    return gains, offsets
+        measurement.gains[layer], measurement.offsets[layer] = _trim(
+            np.stack(hw[layer]), np.stack(sw[layer])
+        )
+    for layer in results[done[0]]["candidate_range"]:
+        states = np.stack([results[i]["states"][layer] for i in done])
+        ranges = np.stack([results[i]["candidate_range"][layer] for i in done])
+        measurement.crossings[layer] = crossings(states, ranges)
+    return measurement
 
 
 def calibrate(
@@ -128,17 +206,32 @@ def calibrate(
     rounds of :func:`measure_trims`, each on the chip trimmed so far."""
     if passes < 1:
         raise ValueError(f"calibration needs at least one pass; got passes={passes}")
-    memories = set(model_memory_layers(model))
+    memories = {name: model.get_layer(name) for name in model_memory_layers(model)}
     trims = BiasTrims()
     for _ in range(passes):
         export = build(trims if trims.thresholds or trims.biases else None)
-        gains, offsets = measure_trims(model, export, x, frame, workers, scheduler)
-        for layer, gain in gains.items():
+        measured = measure_trims(model, export, x, frame, workers, scheduler)
+        for layer, gain in measured.gains.items():
             gain = np.clip(gain, 0.5, 2.0)  # a wilder reading is a measurement failure
-            if layer in memories:
-                trims.thresholds[layer] = (gain, offsets[layer])
-            else:
-                trims.biases[layer] = trims.biases.get(layer, 0.0) - offsets[layer] / gain
+            offset = measured.offsets[layer]
+            if layer not in memories:
+                trims.biases[layer] = trims.biases.get(layer, 0.0) - offset / gain
+                continue
+            high, low = (
+                np.asarray(v) for v in (memories[layer].beta_high, memories[layer].beta_low)
+            )
+            set_up, set_down = trims.switching_points(layer, high, low)  # as built
+            trims.thresholds[layer] = (gain, offset)
+            trims.comparators.pop(layer, None)
+            want_up, want_down = trims.switching_points(layer, high, low)  # g beta + o
+            cells = zip(measured.crossings[layer], want_up, want_down, strict=True)
+            up, down = np.array(
+                [
+                    (switching_point(c.highest, c.rose, u), -switching_point(-c.lowest, c.fell, -d))
+                    for c, u, d in cells
+                ]
+            ).T
+            trims.comparators[layer] = (up - set_up, down - set_down)
     return trims
 
 

@@ -5,7 +5,9 @@ One block per operation. A weight is a mirror (:class:`~exporters.blocks.Sizing`
 each output of an affine layer sums its positive terms into one diode and
 its negative terms into another (0-V probes on both), its bias coming from
 two programmable bias DACs, one into each (:mod:`exporters.trims`: the knobs
-a calibration turns); an FQ-BMRU unit is the
+a calibration turns); a hidden one is put out rectified (:class:`Rectified`:
+each sum less the other, so that the large sums do not pass through every
+mirror after it; ``docs/circuits.md``); an FQ-BMRU unit is the
 9-transistor cell (:mod:`exporters.cells`) with ``I_thresh = beta_high I_cell``
 (switch up), ``I_width = (beta_high - beta_low) I_cell`` (so it switches down
 at ``beta_low I_cell``) and ``I_gain = alpha I_cell``, each from a bias DAC
@@ -18,7 +20,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from exporters.blocks import WIDTHS, Mirror, Sizing, p_to_n, quantize, sum_node, weight_row
+from exporters.blocks import (
+    WIDTHS,
+    Mirror,
+    Sizing,
+    p_to_n,
+    quantize,
+    subtract,
+    sum_node,
+    weight_row,
+)
 from exporters.cells import CELL_BIASES, cell_library
 from exporters.circuit import BiasSource, Block, Circuit, Instance
 from exporters.errors import ExportError
@@ -31,6 +42,12 @@ MAX_BIAS_CURRENT = 100e-9
 #: A mirror of more parallel copies than this is refused (a weight of 1e6
 #: units would otherwise give millions of transistors).
 MAX_COPIES = 64
+
+
+class Rectified(tuple):
+    """A signal pair of which at most one side carries current: a hidden
+    Dense output as ``(max(y, 0), max(-y, 0))``. Its ReLU is its positive
+    side, and it passes no common-mode current on."""
 
 
 class Lowering:
@@ -192,32 +209,53 @@ class Lowering:
             self.readout += probes
             return []
         self.dense_probes[name] = probes
-        return [
-            tuple(
+        out = []
+        for j, pair in enumerate(sums):
+            copies = [
                 None
                 if s is None
                 else p_to_n(block, s[0], block.port(f"{name}_{j}{'np'[k == 0]}"), self.unit)
                 for k, s in enumerate(pair)
+            ]
+            if None in pair:
+                out.append(tuple(copies))
+                continue
+            # Each side less the other: the large positive and negative sums
+            # cancel here, once, not in every mirror after (docs/circuits.md).
+            out.append(
+                Rectified(
+                    subtract(
+                        block,
+                        pair[k][0],
+                        copies[1 - k],
+                        block.port(f"{name}_{j}{'pn'[k]}r"),
+                        self.unit,
+                        f"MR{j}{'pn'[k]}",
+                    )
+                    for k in range(2)
+                )
             )
-            for j, pair in enumerate(sums)
-        ]
+        return out
 
     def relu(self, op: Relu, signal):
-        block = self.block(op.name, "relu")
+        block = None
         out = []
-        for j, (pos, neg) in enumerate(signal):
+        for j, pair in enumerate(signal):
+            pos, neg = pair
             if pos is None:  # never positive: constant 0
                 out.append((None, None))
                 continue
-            if neg is None:  # already non-negative
+            if neg is None or isinstance(pair, Rectified):  # its positive side is its ReLU
                 out.append((pos, None))
                 continue
+            block = block or self.block(op.name, "relu")
             node, _ = sum_node(block, [(block.port(pos), 1.0)], self.unit, self.sizing)
-            result = block.port(f"{op.name}_{j}")
-            block.mos("p", result, node, "vdd", self.unit)
-            block.mos("n", result, block.port(neg), "gnd", self.unit)
-            block.mos("n", result, result, "gnd", self.unit)
-            out.append((result, None))
+            out.append(
+                (
+                    subtract(block, node, block.port(neg), block.port(f"{op.name}_{j}"), self.unit),
+                    None,
+                )
+            )
         return out
 
     def add(self, op: Add, signals):

@@ -45,15 +45,24 @@ GF180MCU_MISMATCH = Pelgrom(
 
 
 def mismatched(
-    export: CircuitExport, seed: int, pelgrom: Pelgrom = GF180MCU_MISMATCH
+    export: CircuitExport,
+    seed: int,
+    pelgrom: Pelgrom = GF180MCU_MISMATCH,
+    blocks: set[str] | None = None,
 ) -> CircuitExport:
     """A copy of ``export`` whose every transistor has its own mismatch, drawn
     from ``seed`` and the device's name (the same seed gives the same
     netlist, and a device the same draws in a rebuilt circuit). Each memory
-    cell gets its own copy of the cell subcircuit."""
+    cell gets its own copy of the cell subcircuit. ``blocks``: only the
+    devices of these blocks (and of the cells they hold) are drawn, the
+    others stay nominal (an error budget); None: all."""
     circuit = export.circuit
     if circuit is None or export.models is None:
         raise ValueError("mismatch needs a transistor-level export")
+    unknown = set(blocks or ()) - {block.name for block in circuit.blocks}
+    if unknown:
+        names = ", ".join(block.name for block in circuit.blocks)
+        raise ValueError(f"no blocks {sorted(unknown)} in this circuit; its blocks: {names}")
     models = export.models
     cells = {sub.name: sub for sub in circuit.library}
 
@@ -70,21 +79,26 @@ def mismatched(
         dk = rng.normal(0, ak / np.sqrt(area))
         return dataclasses.replace(device, params=(("delvto", dvt), ("mulu0", 1 - dk)))
 
-    def drawn(elements, subcircuit: str) -> list:
-        return [draw(e, subcircuit) if isinstance(e, Device) else e for e in elements]
+    def drawn(elements, subcircuit: str, nominal: bool) -> list:
+        return [
+            draw(e, subcircuit) if isinstance(e, Device) and not nominal else e for e in elements
+        ]
 
-    copies, blocks = [], []
+    copies, chip_blocks = [], []
     for block in circuit.blocks:
+        nominal = blocks is not None and block.name not in blocks
         elements = []
-        for element in drawn(block.elements, block.name):
+        for element in drawn(block.elements, block.name, nominal):
             if isinstance(element, Instance) and element.subcircuit in cells:
                 cell = cells[element.subcircuit]
                 name = f"{cell.name}_{len(copies)}"
                 copies.append(
-                    dataclasses.replace(cell, name=name, elements=drawn(cell.elements, name))
+                    dataclasses.replace(
+                        cell, name=name, elements=drawn(cell.elements, name, nominal)
+                    )
                 )
                 element = dataclasses.replace(element, subcircuit=name)
             elements.append(element)
-        blocks.append(dataclasses.replace(block, elements=elements))
-    chip = dataclasses.replace(circuit, library=[*circuit.library, *copies], blocks=blocks)
+        chip_blocks.append(dataclasses.replace(block, elements=elements))
+    chip = dataclasses.replace(circuit, library=[*circuit.library, *copies], blocks=chip_blocks)
     return write_transistor(chip, models, export.vdd, export.unit_current, top=export.netlist)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from bmru_keras.parallel import map_unordered, open_log
-from exporters.calibrate import calibrate
+from exporters.calibrate import VERSION, calibrate
 from exporters.errors import ExportError
 from exporters.export import export_to_circuit
 from exporters.jobs import decide_job, noise_job
@@ -87,6 +87,7 @@ def _settings(options: StudyOptions, split: str, **extra) -> dict:
         "vdd_v": options.design.vdd,
         "calibration_clips": options.calibrate,
         "calibration_passes": options.calibration_passes if options.calibrate else 0,
+        "calibration_version": VERSION if options.calibrate else 0,
         "output_capacitance_f": options.design.output_capacitance,
         **extra,
     }
@@ -125,6 +126,7 @@ def montecarlo(options: StudyOptions, out: Path) -> dict:
         "netlist_sha256": settings["netlist_sha256"],
         "calibration_inputs_sha256": hashlib.sha256(np.ascontiguousarray(x_cal)).hexdigest(),
         "calibration_passes": options.calibration_passes,
+        "calibration_version": VERSION,
     }
     jobs = []
     for trial in range(options.trials):

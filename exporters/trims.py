@@ -14,8 +14,10 @@ nominal circuit is programmed with the software's parameters; a calibration
   reads ``g y`` again (its gain, set by mirror ratios, cannot change);
 - each memory cell's ``I_thresh`` and ``I_width`` come from bias DACs too:
   a cell whose input reads ``g c + o`` is set to switch at ``g beta + o``
-  (up and down), where the software's ``c`` crosses ``beta``. Its comparator's
-  own offset is not seen by the input probe and stays.
+  (up and down), where the software's ``c`` crosses ``beta``, less its
+  comparator's own error: where the cell was seen to switch against where
+  it was set to (the input probe does not see the comparator's mismatch;
+  its state and the probe together do).
 
 Mirror sizes never change after fabrication; a test checks that a
 calibrated circuit has the nominal circuit's devices.
@@ -68,26 +70,38 @@ class BiasDac:
 class BiasTrims:
     """A chip's calibration: per Dense layer the bias change of each output
     (units), applied to its bias DACs; per memory layer the measured
-    ``(gain, offset)`` of each cell's input, applied to its threshold DACs."""
+    ``(gain, offset)`` of each cell's input and each cell's comparator
+    error ``(up, down)`` (where it switches less where it was set to, in
+    input units), both applied to its threshold DACs."""
 
     thresholds: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     biases: dict[str, np.ndarray] = field(default_factory=dict)
+    comparators: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     def switching_points(self, layer: str, high, low) -> tuple[np.ndarray, np.ndarray]:
         """Where the cells of ``layer``, with software thresholds ``high`` and
         ``low``, are set to switch up and down, in the units their input
-        probes read: ``g beta + o`` with a threshold trim, ``beta`` without."""
+        probes read: ``g beta + o - e`` with a threshold trim and a comparator
+        error ``e``, ``beta`` without."""
         high, low = np.asarray(high, float), np.asarray(low, float)
-        if layer not in self.thresholds:
-            return high, low
-        gain, offset = (np.asarray(v, float) for v in self.thresholds[layer])
-        return gain * high + offset, gain * low + offset
+        if layer in self.thresholds:
+            gain, offset = (np.asarray(v, float) for v in self.thresholds[layer])
+            high, low = gain * high + offset, gain * low + offset
+        if layer in self.comparators:
+            up, down = (np.asarray(v, float) for v in self.comparators[layer])
+            high, low = high - up, low - down
+        return high, low
+
+    def trims_cells(self, layer: str) -> bool:
+        """Whether the thresholds of ``layer``'s cells are trimmed."""
+        return layer in self.thresholds or layer in self.comparators
 
     def as_dict(self) -> dict:
         """JSON-ready."""
         return {
             "thresholds": {k: [g.tolist(), o.tolist()] for k, (g, o) in self.thresholds.items()},
             "biases": {k: v.tolist() for k, v in self.biases.items()},
+            "comparators": {k: [u.tolist(), d.tolist()] for k, (u, d) in self.comparators.items()},
         }
 
     @classmethod
@@ -96,4 +110,8 @@ class BiasTrims:
         return cls(
             {k: (np.asarray(g), np.asarray(o)) for k, (g, o) in values["thresholds"].items()},
             {k: np.asarray(v) for k, v in values["biases"].items()},
+            {  # none in a calibration before comparator trims
+                k: (np.asarray(u), np.asarray(d))
+                for k, (u, d) in values.get("comparators", {}).items()
+            },
         )

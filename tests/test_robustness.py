@@ -88,6 +88,28 @@ def test_monte_carlo_netlists_differ_by_seed_and_change_the_circuit(model):
     assert np.median(np.abs(nominal - varied)) < 0.2 * np.max(np.abs(nominal))
 
 
+def test_a_mismatch_budget_draws_one_block_as_the_whole_chip_does(model):
+    export = export_to_circuit(model, unit_current=3e-10, vdd=0.9)
+    whole = mismatched(export, 4)
+    names = [block.name for block in export.circuit.blocks]
+    memory = next(n for n in names if n.startswith("memory"))
+    alone = mismatched(export, 4, blocks={memory})
+
+    def devices(netlist: str, subcircuit: str) -> list[str]:
+        body = netlist.split(f".subckt {subcircuit} ")[1].split(".ends")[0]
+        return [line for line in body.splitlines() if line.startswith("M")]
+
+    # The chosen block and its cells carry the whole chip's draws ...
+    for sub in (memory, "fqbmru_cell_0"):
+        assert devices(alone.library, sub) == devices(whole.library, sub)
+        assert all(" delvto=" in d for d in devices(alone.library, sub))
+    # ... the others none.
+    other = next(n for n in names if n.startswith("dense"))
+    assert not any(" delvto=" in d for d in devices(alone.library, other))
+    with pytest.raises(ValueError, match="no blocks.*its blocks: "):
+        mismatched(export, 4, blocks={"dense_nothing"})
+
+
 def test_montecarlo_and_corners_commands_log_and_resume(tiny_run, tmp_path, capsys):
     from bmru_keras.cli import main
 
