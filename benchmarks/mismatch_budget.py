@@ -45,6 +45,7 @@ def main() -> None:
     from exporters.export import export_to_circuit
     from exporters.graph import output_layer
     from exporters.mismatch import mismatched
+    from exporters.simulate import simulate_job
     from exporters.software import local_sums, quantized_model
     from exporters.study import StudyOptions, load_clips
 
@@ -62,11 +63,11 @@ def main() -> None:
         for name, kept in variants.items()
     }
     jobs = [
-        ((name, i), chip, i, run.x[i], 0.01, 27.0)
+        (chip, (name, i), run.x[i], 0.01, 27.0)
         for name, chip in chips.items()
         for i in range(len(run.x))
     ]
-    results = dict(map_unordered(_simulate, jobs, args.workers, None, "simulations"))
+    results = dict(map_unordered(simulate_job, jobs, args.workers, None, "simulations"))
 
     spreads: dict[str, dict[str, float]] = {}
     for name in variants:
@@ -95,14 +96,6 @@ def main() -> None:
     print("|---" * (len(layers) + 1) + "|")
     for name, row in spreads.items():
         print(f"| {name} | " + " | ".join(f"{row[layer]:.3f}" for layer in layers) + " |")
-
-
-def _simulate(job: tuple) -> tuple:
-    """``(key, chip, index, features, frame, temperature)`` -> ``(key, result)``."""
-    from exporters.simulate import simulate_job
-
-    key, *rest = job
-    return key, simulate_job(tuple(rest))[1]
 
 
 if __name__ == "__main__":

@@ -113,7 +113,7 @@ def main() -> None:
         result = results[i]
         for name, states in result["states"].items():
             layer = software.get_layer(name)
-            high, low = trims.switching_points(name, layer.cell.beta_high, layer.cell.beta_low)
+            high, low = trims.targets(name, layer.cell.beta_high, layer.cell.beta_low)
             sampled = result["candidates"][name]
             lowest, highest = np.moveaxis(result["candidate_range"][name], -1, 0)
             want = expected[name][n]

@@ -222,8 +222,7 @@ def calibrate(
             )
             set_up, set_down = trims.switching_points(layer, high, low)  # as built
             trims.thresholds[layer] = (gain, offset)
-            trims.comparators.pop(layer, None)
-            want_up, want_down = trims.switching_points(layer, high, low)  # g beta + o
+            want_up, want_down = trims.targets(layer, high, low)
             cells = zip(measured.crossings[layer], want_up, want_down, strict=True)
             up, down = np.array(
                 [

@@ -171,11 +171,10 @@ class Lowering:
     def cell_biases(self, op: Memory) -> np.ndarray:
         """Each cell's (I_thresh, I_width, I_gain) in units, as its bias DACs
         put them out: ``beta_high``, ``beta_high - beta_low``, ``alpha``; a
-        cell whose input was measured as ``g c + o`` (a threshold trim)
-        switches at ``g beta + o`` instead, so that it switches where the
-        software's ``c`` crosses ``beta``."""
+        trimmed cell is set to switch where the software's ``c`` crosses
+        ``beta`` (:meth:`exporters.trims.BiasTrims.switching_points`)."""
         high, low = self.trims.switching_points(op.name, op.beta_high, op.beta_low)
-        if op.name not in self.trims.thresholds:
+        if not self.trims.trims_cells(op.name):
             what = f"layer {op.name!r} thresholds"
             thresh, width = self.dac.set(high, what), self.dac.set(high - low, what)
         else:

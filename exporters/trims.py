@@ -78,19 +78,25 @@ class BiasTrims:
     biases: dict[str, np.ndarray] = field(default_factory=dict)
     comparators: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
-    def switching_points(self, layer: str, high, low) -> tuple[np.ndarray, np.ndarray]:
-        """Where the cells of ``layer``, with software thresholds ``high`` and
-        ``low``, are set to switch up and down, in the units their input
-        probes read: ``g beta + o - e`` with a threshold trim and a comparator
-        error ``e``, ``beta`` without."""
+    def targets(self, layer: str, high, low) -> tuple[np.ndarray, np.ndarray]:
+        """Where the software's cells of ``layer``, with thresholds ``high``
+        and ``low``, switch, in the units the circuit's input probes read:
+        ``g beta + o`` with a threshold trim, ``beta`` without."""
         high, low = np.asarray(high, float), np.asarray(low, float)
-        if layer in self.thresholds:
-            gain, offset = (np.asarray(v, float) for v in self.thresholds[layer])
-            high, low = gain * high + offset, gain * low + offset
-        if layer in self.comparators:
-            up, down = (np.asarray(v, float) for v in self.comparators[layer])
-            high, low = high - up, low - down
-        return high, low
+        if layer not in self.thresholds:
+            return high, low
+        gain, offset = (np.asarray(v, float) for v in self.thresholds[layer])
+        return gain * high + offset, gain * low + offset
+
+    def switching_points(self, layer: str, high, low) -> tuple[np.ndarray, np.ndarray]:
+        """Where the cells are set to switch up and down (their DACs), in
+        input-probe units: :meth:`targets` less each cell's comparator error
+        ``e``, so that the cell, with its error, switches at the target."""
+        high, low = self.targets(layer, high, low)
+        if layer not in self.comparators:
+            return high, low
+        up, down = (np.asarray(v, float) for v in self.comparators[layer])
+        return high - up, low - down
 
     def trims_cells(self, layer: str) -> bool:
         """Whether the thresholds of ``layer``'s cells are trimmed."""
