@@ -43,17 +43,15 @@ def main() -> None:
     from bmru_keras.parallel import map_unordered
     from exporters.design import Design
     from exporters.export import export_to_circuit
-    from exporters.graph import output_layer
     from exporters.mismatch import mismatched
     from exporters.simulate import simulate_job
-    from exporters.software import local_sums, quantized_model
+    from exporters.software import probe_readings, quantized_model
     from exporters.study import StudyOptions, load_clips
 
     design = Design() if args.vdd is None else Design(vdd=args.vdd)
     run = load_clips(StudyOptions(args.run_dir, args.data_dir, "heldout", args.clips, design))
     nominal = export_to_circuit(run.model, design)
     realized = quantized_model(run.model, nominal)
-    readout = output_layer(run.model)
     blocks = (
         [block.name for block in nominal.circuit.blocks] if args.blocks is None else args.blocks
     )
@@ -76,10 +74,8 @@ def main() -> None:
             result = results[(name, i)]
             if "error" in result:
                 raise SystemExit(f"{name}, clip {i}: {result['error']}")
-            local = local_sums(realized, run.x[i], result["dense"], result["states"])
-            measured = {**result["dense"], **result["candidates"], readout: result["logits"]}
-            for layer, value in measured.items():
-                errors.setdefault(layer, []).append(value - local[layer])
+            for layer, (measured, software) in probe_readings(realized, run.x[i], result).items():
+                errors.setdefault(layer, []).append(measured - software)
         spreads[name] = {}
         for layer, values in errors.items():
             error = np.concatenate(values)

@@ -45,9 +45,9 @@ import numpy as np
 from bmru_keras.parallel import map_unordered
 from exporters.deck import CircuitExport
 from exporters.errors import SimulationError
-from exporters.graph import output_layer, walk
+from exporters.graph import walk
 from exporters.simulate import simulate_job
-from exporters.software import local_sums, quantized_model
+from exporters.software import probe_readings, quantized_model
 from exporters.trims import BiasTrims
 
 PASSES = 3  # calibration rounds by default (see the module docstring)
@@ -163,10 +163,9 @@ def measure_trims(
     """Per hidden Dense layer, per memory layer and for the readout, each
     output's own hardware / software gain and its offset (units) on the clips
     ``x``, against the software computed from the circuit's upstream signals
-    (:func:`exporters.software.local_sums`); per memory layer, each cell's
+    (:func:`exporters.software.probe_readings`); per memory layer, each cell's
     :class:`Crossings`."""
     realized = quantized_model(model, export)
-    readout = output_layer(model)
     jobs = [(export, i, x[i], frame, 27.0) for i in range(len(x))]
     results = dict(map_unordered(simulate_job, jobs, workers, scheduler, "calibration clips"))
     done = [i for i in range(len(x)) if "error" not in results[i]]
@@ -174,12 +173,9 @@ def measure_trims(
         raise SimulationError(f"every calibration clip failed to simulate: {results[0]['error']}")
     hw, sw = {}, {}
     for i in done:
-        result = results[i]
-        local = local_sums(realized, x[i], result["dense"], result["states"])
-        measured = {**result["dense"], **result["candidates"], readout: result["logits"]}
-        for layer, value in measured.items():
-            hw.setdefault(layer, []).append(value)
-            sw.setdefault(layer, []).append(local[layer])
+        for layer, (measured, software) in probe_readings(realized, x[i], results[i]).items():
+            hw.setdefault(layer, []).append(measured)
+            sw.setdefault(layer, []).append(software)
     measurement = Measurement({}, {})
     for layer in hw:
         measurement.gains[layer], measurement.offsets[layer] = _trim(
