@@ -70,6 +70,16 @@ def local_sums(model: keras.Model, features: np.ndarray, measured: dict, states:
     return sums
 
 
+def probe_readings(model: keras.Model, features: np.ndarray, result: dict) -> dict:
+    """For one simulated clip (``result`` of :func:`exporters.simulate.simulate_job`),
+    each probed layer's ``(measured, software)`` sums: the hidden Dense outputs,
+    each memory layer's input currents and the readout's logits, the software
+    from the circuit's own upstream signals (:func:`local_sums`)."""
+    local = local_sums(model, features, result["dense"], result["states"])
+    measured = {**result["dense"], **result["candidates"], output_layer(model): result["logits"]}
+    return {layer: (value, local[layer]) for layer, value in measured.items()}
+
+
 def realized_states(model: keras.Model, x: np.ndarray, layers: list[str]) -> dict:
     """Each memory layer's cell states in software, ``(clips, frames, units)``
     booleans (on: a non-zero output)."""
@@ -118,13 +128,3 @@ def frame_edge_logits(model: keras.Model, x: np.ndarray) -> np.ndarray:
         hidden = hidden + dense(f"output_dense_{memory}", states)
         memory += 1
     return dense("classifier", hidden)
-
-
-def probe_readings(model: keras.Model, features: np.ndarray, result: dict) -> dict:
-    """For one simulated clip (``result`` of :func:`exporters.simulate.simulate_job`),
-    each probed layer's ``(measured, software)`` sums: the hidden Dense outputs,
-    each memory layer's input currents and the readout's logits, the software
-    from the circuit's own upstream signals (:func:`local_sums`)."""
-    local = local_sums(model, features, result["dense"], result["states"])
-    measured = {**result["dense"], **result["candidates"], output_layer(model): result["logits"]}
-    return {layer: (value, local[layer]) for layer, value in measured.items()}
