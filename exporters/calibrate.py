@@ -92,6 +92,16 @@ def _trim(hw: np.ndarray, sw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return gains, offsets
 
 
+def calibration_settings(clips: int, passes: int) -> dict:
+    """What names a calibration in a study's log settings: its clips, passes
+    and procedure version (zeros when uncalibrated)."""
+    return {
+        "calibration_clips": clips,
+        "calibration_passes": passes if clips else 0,
+        "calibration_version": VERSION if clips else 0,
+    }
+
+
 @dataclass
 class Crossings:
     """One cell's frames over calibration clips: for those that started low,

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from bmru_keras.parallel import map_unordered, open_log
-from exporters.calibrate import VERSION, calibrate
+from exporters.calibrate import VERSION, calibrate, calibration_settings
 from exporters.errors import ExportError
 from exporters.export import export_to_circuit
 from exporters.jobs import decide_job, noise_job
@@ -85,9 +85,7 @@ def _settings(options: StudyOptions, split: str, **extra) -> dict:
         "clips": options.clips,
         "unit_current_a": options.design.unit_current,
         "vdd_v": options.design.vdd,
-        "calibration_clips": options.calibrate,
-        "calibration_passes": options.calibration_passes if options.calibrate else 0,
-        "calibration_version": VERSION if options.calibrate else 0,
+        **calibration_settings(options.calibrate, options.calibration_passes),
         "output_capacitance_f": options.design.output_capacitance,
         **extra,
     }

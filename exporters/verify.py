@@ -14,7 +14,7 @@ import numpy as np
 
 from bmru_keras.evaluation import clip_decisions
 from bmru_keras.parallel import map_unordered, open_log
-from exporters.calibrate import VERSION, calibrate, median_gain
+from exporters.calibrate import calibrate, calibration_settings, median_gain
 from exporters.errors import ExportError
 from exporters.export import export_to_circuit
 from exporters.simulate import simulate_job
@@ -72,9 +72,7 @@ def verify_run(options: StudyOptions, out: str | Path | None = None) -> dict:
         else [str(export.models.library), export.models.corner],
         "model_file_mtime": (Path(options.run_dir) / "model.keras").stat().st_mtime,
         "netlist_sha256": export.fingerprint(),
-        "calibration_clips": options.calibrate,
-        "calibration_passes": options.calibration_passes if options.calibrate else 0,
-        "calibration_version": VERSION if options.calibrate else 0,
+        **calibration_settings(options.calibrate, options.calibration_passes),
         "output_capacitance_f": design.output_capacitance,
     }
     out = Path(out) if out is not None else Path(options.run_dir) / "verification"
