@@ -13,7 +13,12 @@ sorts where each difference starts: after a transient (the cell's input
 crossed the deciding threshold between the frame's start and its sample,
 while its sampled value is on the software's side: an input the software
 never computes), with the sampled input already across the threshold (an
-error upstream), or neither (the cell's own offset or speed).
+error upstream), or neither (the cell's own offset or speed). It counts the
+differences that start where the software's own input is within 0.05 units
+of the threshold that decides (an analog error that small flips them) and,
+of the frames whose decision differs, those the software readout also
+decides differently when fed the circuit's own states and Dense outputs
+(the readout's own error).
 
 It also replays, in software and on every clip of the verification, the
 transient of a first-layer cell switching at a frame edge: the second
@@ -38,6 +43,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 #: the sampled input on the other side of the threshold, or the cell itself.
 CAUSES = ("transient", "input", "cell")
 
+#: Units: a start where the software's input is this near its deciding threshold is "near".
+NEAR = 0.05
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -54,8 +62,15 @@ def main() -> None:
     from bmru_keras.training import load_run, run_inputs
     from exporters import export_to_circuit
     from exporters.design import Design
+    from exporters.graph import output_layer
     from exporters.simulate import simulate_job
-    from exporters.software import frame_edge_logits, quantized_model, realized_states
+    from exporters.software import (
+        frame_edge_logits,
+        probe_readings,
+        quantized_model,
+        realized_states,
+        realized_sums,
+    )
     from exporters.trims import BiasTrims
 
     folder = Path(args.verify_dir)
@@ -107,10 +122,18 @@ def main() -> None:
     errors = [keys[i] + ": " + results[i]["error"] for i in index if "error" in results[i]]
     if errors:
         raise SystemExit("\n".join(errors))
-    expected = realized_states(software, x[index], list(results[index[0]]["states"]))
+    memories = list(results[index[0]]["states"])
+    expected = realized_states(software, x[index], memories)
+    ideal = realized_sums(software, x[index], memories)
     per_layer = {}
+    settled = predict_in_batches(software, x[index])
+    readout = {"frames_differ": 0, "readout_own": 0}
     for n, i in enumerate(index):
         result = results[i]
+        measured, local = probe_readings(software, x[i], result)[output_layer(software)]
+        wrong = measured.argmax(1) != settled[n].argmax(1)
+        readout["frames_differ"] += int(wrong.sum())
+        readout["readout_own"] += int((wrong & (measured.argmax(1) != local.argmax(1))).sum())
         for name, states in result["states"].items():
             layer = software.get_layer(name)
             high, low = trims.targets(name, layer.cell.beta_high, layer.cell.beta_low)
@@ -130,13 +153,24 @@ def main() -> None:
             # A cell held on that the circuit resets, its input under the lower
             # threshold between samples; one held off that it sets, over the upper.
             glitch = (before & want & (lowest < low)) | (~before & ~want & (highest > high))
-            counts = per_layer.setdefault(name, dict.fromkeys(("frames", "differ", *CAUSES), 0))
+            # The software's distance from the threshold that decides its state.
+            deciding = np.where(before, layer.cell.beta_low, layer.cell.beta_high)
+            near = np.abs(ideal[name][n] - deciding) < NEAR
+            fields = ("frames", "differ", *CAUSES, "near_threshold")
+            counts = per_layer.setdefault(name, dict.fromkeys(fields, 0))
             counts["frames"] += states.size
             counts["differ"] += int(wrong.sum())
             counts["input"] += int((first & ~on_side).sum())
             counts["transient"] += int((first & on_side & glitch).sum())
             counts["cell"] += int((first & on_side & ~glitch).sum())
-    summary = {"verification": str(folder), "clips": chosen, "states": per_layer, "replay": replay}
+            counts["near_threshold"] += int((first & near).sum())
+    summary = {
+        "verification": str(folder),
+        "clips": chosen,
+        "states": per_layer,
+        "readout": readout,
+        "replay": replay,
+    }
     if args.json:
         print(json.dumps(summary))
         return
@@ -146,8 +180,15 @@ def main() -> None:
             f"  {name}: {c['differ']} of {c['frames']} cell-frames differ; where a "
             f"difference starts: {c['transient']} after a transient crossed the threshold "
             f"between samples, {c['input']} with the sampled input across it (upstream "
-            f"error), {c['cell']} with neither (the cell's own offset or speed)"
+            f"error), {c['cell']} with neither (the cell's own offset or speed); "
+            f"{c['near_threshold']} of the starts where the software's input is within "
+            f"{NEAR:g} units of its threshold"
         )
+    print(
+        f"  readout: {readout['frames_differ']} frames decided otherwise than the software, "
+        f"{readout['readout_own']} of them also against the software readout fed the "
+        "circuit's own states and Dense outputs"
+    )
     print(
         f"software replay of the frame-edge transient, {replay['clips']} clips: "
         f"{replay['decisions_changed_by_the_transient']} decisions change; of the "
