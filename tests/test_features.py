@@ -1,5 +1,8 @@
 """MFCC features, normalisation, first-quadrant scaling and augmentation."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 
@@ -71,6 +74,27 @@ def test_features_are_cached(tmp_path, sample_waves):
     assert second.clips == first.clips
     load_split(sample_dir(), clips, FeatureConfig(n_mfcc=10), tmp_path)
     assert len(list(tmp_path.glob("features-*.npz"))) == 2
+
+
+def test_runs_that_cache_the_same_clips_at_once_both_finish(tmp_path, sample_waves, monkeypatch):
+    # Two runs featurise the same clips at once (a sweep's workers): each
+    # writes its cache file before either renames it. One shared temporary
+    # name made the second rename fail.
+    _, clips = sample_waves
+    both_written = threading.Barrier(2, timeout=60)
+    savez = np.savez
+
+    def savez_then_wait(*args, **kwargs):
+        savez(*args, **kwargs)
+        both_written.wait()
+
+    monkeypatch.setattr(np, "savez", savez_then_wait)
+    with ThreadPoolExecutor(2) as pool:
+        runs = [pool.submit(load_split, sample_dir(), clips, FeatureConfig(), tmp_path)]
+        runs.append(pool.submit(load_split, sample_dir(), clips, FeatureConfig(), tmp_path))
+        first, second = (run.result() for run in runs)
+    np.testing.assert_array_equal(first.features, second.features)
+    assert [p.name for p in tmp_path.iterdir()] == [next(tmp_path.glob("features-*.npz")).name]
 
 
 def test_augmentation_mixes_noise_at_the_requested_snr(sample_waves):

@@ -5,6 +5,7 @@ import hashlib
 import json
 import logging
 import os
+import tempfile
 import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -73,9 +74,18 @@ def load_split(
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         index = {id(c): i for i, c in enumerate(clips)}
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, kept=np.array([index[id(c)] for c in kept]), waveforms=pcm, features=features)
-        tmp.replace(path)
+        # A temporary file of its own, then an atomic rename: runs that
+        # featurise the same clips at once (a sweep's workers) each write a
+        # whole file, and the last rename wins.
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{path.stem}.", suffix=".tmp.npz")
+        try:
+            with os.fdopen(fd, "wb") as file:
+                kept_index = np.array([index[id(c)] for c in kept])
+                np.savez(file, kept=kept_index, waveforms=pcm, features=features)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     return SplitData(kept, waves, features)
 
 
