@@ -98,7 +98,8 @@ def main() -> None:
 
     # The software replay of the frame-edge transient, on every clip.
     rule = config.model.decision
-    plain = clip_decisions(predict_in_batches(software, x), rule)
+    logits = predict_in_batches(software, x)
+    plain = clip_decisions(logits, rule)
     skewed = clip_decisions(frame_edge_logits(software, x), rule)
     hardware = {row["clip"]: row["hw_decision"] for row in rows}
     differing = [k for k in keys if k in hardware and hardware[k] != plain[position[k]]]
@@ -126,14 +127,13 @@ def main() -> None:
     expected = realized_states(software, x[index], memories)
     ideal = realized_sums(software, x[index], memories)
     per_layer = {}
-    settled = predict_in_batches(software, x[index])
     readout = {"frames_differ": 0, "readout_own": 0}
     for n, i in enumerate(index):
         result = results[i]
         measured, local = probe_readings(software, x[i], result)[output_layer(software)]
-        wrong = measured.argmax(1) != settled[n].argmax(1)
-        readout["frames_differ"] += int(wrong.sum())
-        readout["readout_own"] += int((wrong & (measured.argmax(1) != local.argmax(1))).sum())
+        otherwise = measured.argmax(1) != logits[i].argmax(1)
+        readout["frames_differ"] += int(otherwise.sum())
+        readout["readout_own"] += int((otherwise & (measured.argmax(1) != local.argmax(1))).sum())
         for name, states in result["states"].items():
             layer = software.get_layer(name)
             high, low = trims.targets(name, layer.cell.beta_high, layer.cell.beta_low)
