@@ -1,4 +1,5 @@
-"""Software robustness to parameter variation, the paper's study.
+"""Software robustness to parameter variation, the paper's study, and to
+noise on the memory cells' inputs.
 
 Every trainable parameter is scaled by ``1 + N(0, p / 3)`` (``p`` is then a
 3-sigma relative spread), independently per element and per trial, and the
@@ -6,7 +7,13 @@ clip accuracy is measured on the same clips. For an FQ-BMRU the parameters
 are the kernel, the bias, ``alpha`` (``I_gain``), ``beta_low`` (``I_thresh -
 I_width``) and ``beta_high - beta_low`` (``I_width``); for a GRU its kernels
 and biases.
+
+:func:`input_noise_flips` adds ``N(0, sigma)`` to every memory cell's input
+``inputs @ kernel + bias`` in every frame instead: the clip decisions it
+flips estimate those a circuit's analog errors flip (``docs/results.md``).
 """
+
+from contextlib import contextmanager
 
 import keras
 import numpy as np
@@ -66,6 +73,58 @@ def parameter_noise_study(
             "flip_rate": float(np.mean(flips)),
         }
     return result
+
+
+@contextmanager
+def _noisy_inputs(cells: list, noise: list):
+    """Each of ``cells`` (scan-implemented bistable cells) adds its array of
+    ``noise`` to its input projection while the context is open."""
+    for cell, n in zip(cells, noise, strict=True):
+        cell.project = lambda inputs, base=cell.project, n=n: base(inputs) + n
+    try:
+        yield
+    finally:
+        for cell in cells:
+            del cell.project
+
+
+def input_noise_flips(
+    model: keras.Model,
+    x: np.ndarray,
+    sigma: float = 0.02,
+    trials: int = 10,
+    decision: str = "majority",
+    seed: int = 0,
+    batch_size: int = 256,
+) -> float:
+    """The share of clip decisions of ``model`` on ``x`` that a noise on
+    every memory cell's input flips: ``inputs @ kernel + bias + N(0, sigma)``
+    (software units, independent per clip, frame and unit), mean over
+    ``trials`` draws, against the noiseless decisions."""
+    if sigma <= 0 or trials < 1:
+        raise ValueError(f"sigma={sigma:g}, trials={trials}: give sigma > 0 and trials >= 1")
+    layers = [layer for layer in model.layers if hasattr(getattr(layer, "cell", None), "project")]
+    if not layers or any(getattr(layer, "implementation", None) != "scan" for layer in layers):
+        raise ValueError(
+            f"model {model.name!r}: input noise needs memory layers of implementation='scan' "
+            f"(a bistable layer computes its inputs for every frame at once); got "
+            f"{[(layer.name, getattr(layer, 'implementation', None)) for layer in layers]}"
+        )
+    rng = np.random.default_rng(seed)
+    nominal = clip_decisions(predict_in_batches(model, x, batch_size), decision)
+    flips = []
+    for _ in range(trials):
+        logits = []
+        for start in range(0, len(x), batch_size):
+            chunk = x[start : start + batch_size]
+            noise = [
+                rng.normal(0.0, sigma, (*chunk.shape[:2], layer.units)).astype(chunk.dtype)
+                for layer in layers
+            ]
+            with _noisy_inputs([layer.cell for layer in layers], noise):
+                logits.append(np.asarray(model(chunk, training=False)))
+        flips.append(np.mean(clip_decisions(np.concatenate(logits), decision) != nominal))
+    return float(np.mean(flips))
 
 
 def software_report(result: dict) -> str:

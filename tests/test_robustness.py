@@ -11,7 +11,7 @@ from bmru_keras.callbacks import ParameterNoise
 from bmru_keras.config import ConfigError, ModelConfig, load_config
 from bmru_keras.data.speech_commands import sample_dir
 from bmru_keras.models import build_kws_model
-from bmru_keras.parameter_noise import parameter_noise_study
+from bmru_keras.parameter_noise import input_noise_flips, parameter_noise_study
 from exporters import export_to_circuit
 from exporters.design import Design
 from exporters.mismatch import mismatched
@@ -40,6 +40,20 @@ def test_software_study_is_reproducible_and_grows_with_the_spread(model):
     np.testing.assert_array_equal(model.predict(x, verbose=0), logits)
     with pytest.raises(ValueError, match="fraction"):
         parameter_noise_study(model, x, labels, fractions=(1.5,))
+
+
+def test_input_noise_flips_grow_with_sigma_and_leave_the_model_as_it_was(model):
+    x = np.random.default_rng(0).uniform(0, 1, (40, 20, 13)).astype("float32")
+    logits = model.predict(x, verbose=0)
+    small = input_noise_flips(model, x, sigma=1e-6, trials=2)
+    large = input_noise_flips(model, x, sigma=2.0, trials=2)
+    assert small == 0.0 < large
+    assert input_noise_flips(model, x, sigma=2.0, trials=2) == large  # seeded
+    np.testing.assert_array_equal(model.predict(x, verbose=0), logits)
+    loop = build_kws_model(13, 2, ModelConfig(units=3, layers=1))
+    loop.get_layer("memory_0").implementation = "loop"
+    with pytest.raises(ValueError, match="implementation='scan'"):
+        input_noise_flips(loop, x)
 
 
 def test_parameter_noise_steps_the_clean_weights(model):
@@ -265,3 +279,17 @@ def test_hardware_bounds_hold_after_training_and_survive_saving(tmp_path):
         path = tmp_path / "c.yaml"
         path.write_text("model: {weight_range: [1.0, 0.5]}\n")
         load_config(path)
+
+
+def test_hardware_screen_ranks_runs_by_their_estimated_flips(tiny_run, capsys, monkeypatch):
+    import runpy
+    from pathlib import Path
+
+    script = Path(__file__).parents[1] / "benchmarks" / "hardware_screen.py"
+    argv = [str(script), str(tiny_run), "--data-dir", str(sample_dir()), "--json"]
+    monkeypatch.setattr("sys.argv", [*argv, "--sigma", "1.0", "--trials", "2"])
+    runpy.run_path(str(script), run_name="__main__")
+    (row,) = json.loads(capsys.readouterr().out)["runs"]
+    assert row["clips"] > 0 and 0 < row["noise_flips"] <= 1
+    assert row["edge_changes"] is None  # one memory layer: no frame-edge replay
+    assert row["score"] == row["noise_flips"]

@@ -1,0 +1,95 @@
+"""Which trained model to export: how often its circuit would decide a clip
+otherwise than its software, estimated in software, without a simulation.
+
+    python benchmarks/hardware_screen.py RUN [RUN ...] --data-dir DIR
+        [--split training] [--sigma 0.02] [--trials 10] [--json]
+
+For each run, on the clips of ``--split`` (the training clips by default: a
+choice made on held-out clips would be tuned to the clips a sign-off
+reports), it prints the clip accuracy, the clips whose frame vote is within
+5 frames of a tie, and two shares of the clip decisions:
+
+- ``noise``: those that ``N(0, sigma)`` units on every memory cell's input
+  flip (:func:`bmru_keras.parameter_noise.input_noise_flips`; 0.02 units
+  predicts about what the shipped circuit moves, ``docs/results.md``);
+- ``edge``: those that the software replay of the frame-edge transient
+  changes (:func:`exporters.software.frame_edge_logits`; models of
+  ``build_kws_model`` with skips and two or more memory layers, else blank);
+
+and their sum, the screen's score, runs sorted by it (lowest first): the
+run to export and verify is the first of those accurate enough.
+"""
+
+import argparse
+import json
+import os
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+#: Frames: a clip whose vote is this near a tie is "near".
+NEAR_TIE = 5
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+")
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument(
+        "--split", default="training", choices=["training", "validation", "testing", "heldout"]
+    )
+    parser.add_argument("--sigma", type=float, default=0.02, help="units (default 0.02)")
+    parser.add_argument("--trials", type=int, default=10)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    from bmru_keras.evaluation import clip_decisions
+    from bmru_keras.models import predict_in_batches
+    from bmru_keras.parameter_noise import input_noise_flips
+    from bmru_keras.training import load_run, run_inputs
+    from exporters.software import frame_edge_logits
+
+    rows = []
+    for run in args.runs:
+        config, model, normalization = load_run(run)
+        _, data, x = run_inputs(config, normalization, args.data_dir, args.split)
+        rule = config.model.decision
+        logits = predict_in_batches(model, x)
+        decisions = clip_decisions(logits, rule)
+        votes = (logits.argmax(-1) == 1).sum(1)
+        try:
+            edge = float(np.mean(clip_decisions(frame_edge_logits(model, x), rule) != decisions))
+        except ValueError:  # not build_kws_model's two-layer topology with skips
+            edge = None
+        noise = input_noise_flips(model, x, args.sigma, args.trials, rule)
+        rows.append(
+            {
+                "run": run,
+                "split": args.split,
+                "clips": len(x),
+                "accuracy": float(np.mean(decisions == data.labels)),
+                "near_ties": int(np.sum(np.abs(2 * votes - x.shape[1]) < 2 * NEAR_TIE)),
+                "noise_flips": noise,
+                "edge_changes": edge,
+                "score": noise + (edge or 0.0),
+            }
+        )
+    rows.sort(key=lambda row: row["score"])
+    if args.json:
+        print(json.dumps({"sigma": args.sigma, "trials": args.trials, "runs": rows}))
+        return
+    header = f"noise {args.sigma:g} units on every cell input, {args.trials} draws"
+    print(f"{args.split} clips; {header}")
+    print("| run | clips | accuracy % | near ties | noise flips % | edge changes % | score % |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        edge = "" if r["edge_changes"] is None else f"{100 * r['edge_changes']:.2f}"
+        print(
+            f"| {r['run']} | {r['clips']} | {100 * r['accuracy']:.1f} | {r['near_ties']} | "
+            f"{100 * r['noise_flips']:.2f} | {edge} | {100 * r['score']:.2f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
