@@ -2,6 +2,8 @@
 Monte Carlo mismatch and corners in real ngspice."""
 
 import json
+import runpy
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -282,9 +284,6 @@ def test_hardware_bounds_hold_after_training_and_survive_saving(tmp_path):
 
 
 def test_hardware_screen_ranks_runs_by_their_estimated_flips(tiny_run, capsys, monkeypatch):
-    import runpy
-    from pathlib import Path
-
     script = Path(__file__).parents[1] / "benchmarks" / "hardware_screen.py"
     argv = [str(script), str(tiny_run), "--data-dir", str(sample_dir()), "--json"]
     monkeypatch.setattr("sys.argv", [*argv, "--sigma", "1.0", "--trials", "2"])
