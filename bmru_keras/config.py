@@ -110,6 +110,9 @@ class ModelConfig:
     recurrent: str = "fqbmru"  # fqbmru | bmru | cmru | gru
     units: int = 4
     layers: int = 2
+    # Width of the feed-forward Dense layers and the skip path (None: units);
+    # kws12 reads 64 (docs/results.md, "Twelve classes").
+    dense_units: int | None = None
     skip: bool = True
     # Train on centred inputs: a layer maps the input currents back to z-scores
     # (models.centring_layer), folded into the input Dense when training ends.

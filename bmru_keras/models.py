@@ -50,7 +50,9 @@ def build_kws_model(
 ) -> keras.Model:
     """``inputs -> Dense -> [ReLU -> Dense -> memory -> Dense] x layers -> Dense``.
 
-    Each block adds its output to its input when ``config.skip``. The block's
+    The Dense layers and the skip path are ``config.dense_units`` wide
+    (``config.units`` when None). Each block adds its output to its input
+    when ``config.skip``. The block's
     first ``Dense`` is the memory layer's own input kernel
     (``h_hat = ReLU(x @ kernel + bias)`` for the FQ-BMRU), so it is not a
     separate layer. Outputs are per-frame logits ``(batch, time, n_classes)``.
@@ -60,20 +62,21 @@ def build_kws_model(
     sees centred inputs; :func:`fold_input_scaling` folds it into the Dense
     after training.
     """
-    if config.units <= 0 or config.layers <= 0:
+    width = config.units if config.dense_units is None else config.dense_units
+    if config.units <= 0 or config.layers <= 0 or width <= 0:
         raise ValueError(
-            f"`model.units` and `model.layers` must be positive; got "
-            f"{config.units} and {config.layers}"
+            f"`model.units`, `model.layers` and `model.dense_units` must be positive; got "
+            f"{config.units}, {config.layers} and {config.dense_units}"
         )
     inputs = keras.Input((None, n_features), name="features")
     x = inputs
     if input_layer is not None:
         x = input_layer(inputs)
-    hidden = dense(config, config.units, "input_dense")(x)
+    hidden = dense(config, width, "input_dense")(x)
     for i in range(config.layers):
         x = keras.layers.ReLU(name=f"relu_{i}")(hidden)
         x = memory_layer(config, f"memory_{i}")(x)
-        x = dense(config, config.units, f"output_dense_{i}")(x)
+        x = dense(config, width, f"output_dense_{i}")(x)
         hidden = keras.layers.Add(name=f"skip_{i}")([hidden, x]) if config.skip else x
     logits = dense(config, n_classes, "classifier")(hidden)
     model = keras.Model(inputs, logits, name=f"kws_{config.recurrent}_d{config.units}")

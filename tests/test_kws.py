@@ -38,6 +38,16 @@ def test_paper_topology():
     assert model(np.zeros((3, 101, 13), "float32")).shape == (3, 101, 2)
 
 
+def test_the_dense_layers_may_be_wider_than_the_memories():
+    model = build_kws_model(13, 12, ModelConfig(units=4, layers=2, dense_units=16))
+    assert model.get_layer("input_dense").units == 16
+    assert model.get_layer("output_dense_1").units == 16
+    assert model.get_layer("memory_1").units == 4
+    assert model.get_layer("memory_1").cell.kernel.shape == (16, 4)
+    with pytest.raises(ValueError, match="dense_units"):
+        build_kws_model(13, 2, ModelConfig(dense_units=0))
+
+
 @pytest.mark.parametrize("recurrent", ["fqbmru", "gru"])
 @pytest.mark.parametrize("mapping", ["pair", "offset"])
 def test_input_scaling_folds_into_the_first_dense(recurrent, mapping, tmp_path):
