@@ -45,7 +45,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    from bmru_keras.evaluation import clip_decisions
+    from bmru_keras.evaluation import clip_decisions, frame_votes
     from bmru_keras.models import predict_in_batches
     from bmru_keras.parameter_noise import input_noise_flips
     from bmru_keras.training import load_run, run_inputs
@@ -58,8 +58,7 @@ def main() -> None:
         rule = config.model.decision
         logits = predict_in_batches(model, x)
         decisions = clip_decisions(logits, rule)
-        votes = np.stack([(logits.argmax(-1) == k).sum(1) for k in range(logits.shape[-1])], 1)
-        top_two = np.sort(votes, axis=1)[:, -2:]  # frames of the two classes most voted for
+        top_two = np.sort(frame_votes(logits), axis=1)[:, -2:]  # the two most voted for
         try:
             edge = float(np.mean(clip_decisions(frame_edge_logits(model, x), rule) != decisions))
         except ValueError:  # not build_kws_model's two-layer topology with skips

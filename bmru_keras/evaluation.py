@@ -14,10 +14,13 @@ def clip_decisions(logits: np.ndarray, rule: str = "majority") -> np.ndarray:
         return logits.mean(axis=1).argmax(axis=-1)
     if rule != "majority":
         raise ValueError(f"unknown decision rule {rule!r}; use 'majority' or 'mean'")
+    return frame_votes(logits).argmax(axis=1)
+
+
+def frame_votes(logits: np.ndarray) -> np.ndarray:
+    """``(clips, classes)``: the frames of each clip whose logits pick each class."""
     votes = logits.argmax(axis=-1)
-    n_classes = logits.shape[-1]
-    counts = np.stack([(votes == k).sum(axis=1) for k in range(n_classes)], axis=1)
-    return counts.argmax(axis=1)
+    return np.stack([(votes == k).sum(axis=1) for k in range(logits.shape[-1])], axis=1)
 
 
 def confusion_matrix(labels: np.ndarray, decisions: np.ndarray, n: int) -> np.ndarray:
