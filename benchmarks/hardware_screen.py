@@ -17,7 +17,10 @@ reports), it prints the clip accuracy, the clips whose frame vote is within
   ``build_kws_model`` with skips and two or more memory layers, else blank);
 
 and their sum, the screen's score, runs sorted by it (lowest first): the
-run to export and verify is the first of those accurate enough.
+run to export and verify is the first of those accurate enough. Beside it,
+the feed-forward current in units (:func:`bmru_keras.currents.mirror_currents`,
+summed over the Dense layers), which the circuit's feed-forward power
+follows (about 1.5 nW per unit at 350 pA and 1.0 V, ``docs/results.md``).
 """
 
 import argparse
@@ -45,6 +48,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
+    from bmru_keras.currents import mirror_currents
     from bmru_keras.evaluation import clip_decisions, frame_votes
     from bmru_keras.models import predict_in_batches
     from bmru_keras.parameter_noise import input_noise_flips
@@ -74,6 +78,7 @@ def main() -> None:
                 "noise_flips": noise,
                 "edge_changes": edge,
                 "score": noise + (edge or 0.0),
+                "mirror_current": sum(mirror_currents(model, x).values()),
             }
         )
     rows.sort(key=lambda row: row["score"])
@@ -82,13 +87,17 @@ def main() -> None:
         return
     header = f"noise {args.sigma:g} units on every cell input, {args.trials} draws"
     print(f"{args.split} clips; {header}")
-    print("| run | clips | accuracy % | near ties | noise flips % | edge changes % | score % |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| run | clips | accuracy % | near ties | noise flips % | edge changes % | score % "
+        "| mirror current (units) |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         edge = "" if r["edge_changes"] is None else f"{100 * r['edge_changes']:.2f}"
         print(
             f"| {r['run']} | {r['clips']} | {100 * r['accuracy']:.1f} | {r['near_ties']} | "
-            f"{100 * r['noise_flips']:.2f} | {edge} | {100 * r['score']:.2f} |"
+            f"{100 * r['noise_flips']:.2f} | {edge} | {100 * r['score']:.2f} | "
+            f"{r['mirror_current']:.1f} |"
         )
 
 

@@ -124,6 +124,9 @@ class ModelConfig:
     # Hardware-aware bounds (bmru_keras.constraints), None: unconstrained.
     weight_range: list[float] | None = None  # [low, high]: |w| = 0 or in it (mirror ratios)
     current_range: list[float] | None = None  # [low, high]: alpha, beta's raw weights (units)
+    # Loss per unit of the Dense layers' mirror current (layers.MirrorDense);
+    # 0: plain Dense layers.
+    current_penalty: float = 0.0
 
 
 @dataclass
@@ -211,6 +214,7 @@ BOUNDS = {
     "model.units": "(0, inf)",
     "model.layers": "(0, inf)",
     "model.sharpness": "(0, inf)",
+    "model.current_penalty": "[0, inf)",
     "train.epochs": "(0, inf)",
     "train.batch_size": "(0, inf)",
     "train.learning_rate": "(0, inf)",

@@ -6,7 +6,7 @@ import numpy as np
 
 from bmru_keras.config import FeatureConfig, ModelConfig
 from bmru_keras.constraints import MagnitudeRange, MirrorRatio
-from bmru_keras.layers import BMRU, CMRU, FQBMRU, SignedPair
+from bmru_keras.layers import BMRU, CMRU, FQBMRU, MirrorDense, SignedPair
 
 RECURRENT = {"fqbmru": FQBMRU, "bmru": BMRU, "cmru": CMRU, "gru": keras.layers.GRU}
 
@@ -35,10 +35,12 @@ def memory_layer(config: ModelConfig, name: str) -> keras.layers.Layer:
 
 
 def dense(config: ModelConfig, units: int, name: str) -> keras.layers.Dense:
-    """A Dense layer, its weights realizable mirror ratios when configured."""
-    return keras.layers.Dense(
-        units, kernel_constraint=_mirror(config), bias_constraint=_mirror(config), name=name
-    )
+    """A Dense layer, its weights realizable mirror ratios when configured,
+    its mirror current penalized when ``config.current_penalty``."""
+    options = {"kernel_constraint": _mirror(config), "bias_constraint": _mirror(config)}
+    if config.current_penalty:
+        return MirrorDense(units, config.current_penalty, name=name, **options)
+    return keras.layers.Dense(units, name=name, **options)
 
 
 def build_kws_model(

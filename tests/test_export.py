@@ -483,3 +483,12 @@ def test_the_shipped_hardware_model_loads_decides_and_exports():
     assert result["balanced_accuracy"] >= 0.85
     _, model, _ = load_run(SHIPPED_MODEL)
     assert export_to_circuit(model).transistor_count == 760
+
+
+def test_a_dense_layer_that_penalizes_its_current_exports_as_dense(tiny_model, tiny_export):
+    model = build_kws_model(13, 2, ModelConfig(units=2, layers=1, current_penalty=0.01))
+    assert type(model.get_layer("input_dense")).__name__ == "MirrorDense"
+    model.set_weights(tiny_model.get_weights())
+    circuit = export_to_circuit(model, unit_current=UNIT, vdd=0.9)
+    assert circuit.library == tiny_export.library
+    assert circuit.transistors == tiny_export.transistors

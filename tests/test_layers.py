@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 from bmru_keras import BMRU, CMRU, FQBMRU, FQBMRUCell
+from bmru_keras.layers import MirrorDense
 from tests import reference
 
 LAYERS = [FQBMRU, BMRU, CMRU]
@@ -306,3 +307,40 @@ def test_wrong_input_rank_raises():
 def test_stateful_without_fixed_batch_size_raises():
     with pytest.raises(ValueError, match="stateful"):
         FQBMRU(4, stateful=True)(keras.Input((10, 3)))
+
+
+def test_mirror_dense_adds_its_mirror_current_to_the_loss_in_training(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 1, (3, 5, 4)).astype("float32")
+    layer = MirrorDense(2, current_penalty=0.1)
+    out = layer(x, training=True)
+    kernel, bias = (np.asarray(w) for w in layer.get_weights())
+    bias = rng.normal(0, 1, 2).astype("float32")
+    layer.bias.assign(bias)
+    layer(x, training=True)
+    current = (np.abs(x) @ np.abs(kernel)).sum(-1).mean() + np.abs(bias).sum()
+    np.testing.assert_allclose(float(layer.losses[-1]), 0.1 * current, rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(out), x @ kernel, rtol=1e-5, atol=1e-6)
+    layer(x)
+    assert not layer.losses  # inference adds nothing
+    model = keras.Sequential([keras.Input((5, 4)), layer])
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras").layers[0]
+    assert isinstance(loaded, MirrorDense) and loaded.current_penalty == 0.1
+    with pytest.raises(ValueError, match="current_penalty"):
+        MirrorDense(2, current_penalty=-1.0)
+
+
+def test_the_current_penalty_trains_smaller_currents():
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 1, (64, 8)).astype("float32")
+    y = x @ rng.normal(0, 1, (8, 3)).astype("float32")
+
+    def current(penalty):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((8,)), MirrorDense(3, current_penalty=penalty)])
+        model.compile(keras.optimizers.SGD(0.05), "mse")
+        model.fit(x, y, epochs=60, batch_size=64, verbose=0)
+        return np.abs(np.asarray(model.layers[0].kernel)).sum()
+
+    assert current(0.5) < 0.8 * current(0.0)

@@ -11,7 +11,9 @@ import pytest
 
 from bmru_keras.callbacks import ParameterNoise
 from bmru_keras.config import ConfigError, ModelConfig, load_config
+from bmru_keras.currents import mirror_currents
 from bmru_keras.data.speech_commands import sample_dir
+from bmru_keras.layers import SignedPair
 from bmru_keras.models import build_kws_model
 from bmru_keras.parameter_noise import input_noise_flips, parameter_noise_study
 from exporters import export_to_circuit
@@ -292,3 +294,26 @@ def test_hardware_screen_ranks_runs_by_their_estimated_flips(tiny_run, capsys, m
     assert row["clips"] > 0 and 0 < row["noise_flips"] <= 1
     assert row["edge_changes"] is None  # one memory layer: no frame-edge replay
     assert row["score"] == row["noise_flips"]
+    assert row["mirror_current"] > 0
+
+
+def test_mirror_currents_sum_each_weights_current_and_follow_the_circuits_inputs():
+    inputs = keras.Input((None, 2))
+    hidden = keras.layers.Dense(2, name="a")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(1, name="b")(hidden))
+    model.get_layer("a").set_weights([np.array([[1.0, -2.0], [0.5, 0.0]]), np.array([0.1, -0.3])])
+    model.get_layer("b").set_weights([np.array([[2.0], [-1.0]]), np.array([0.0])])
+    x = np.array([[[1.0, 2.0], [0.0, 4.0]]], "float32")  # one clip, two frames
+    # a: frame 1 |1|+|-2| + 2*0.5 = 4, frame 2 4*0.5 = 2; mean 3, biases 0.4
+    # b reads a's outputs (2.1, -2.3) and (2.1, -0.3): 2*2.1 + 2.3 = 6.5, 2*2.1 + 0.3 = 4.5
+    assert mirror_currents(model, x) == pytest.approx({"a": 3.4, "b": 5.5})
+    # Through the input scaling the first layer reads the input currents
+    # (pairs of non-negative currents for z = scale (x+ - x-)): |z| W.
+    centred = build_kws_model(8, 2, ModelConfig(units=2, layers=1), 0.0, SignedPair(3.0))
+    pairs = np.random.default_rng(0).uniform(0, 1, (2, 5, 8)).astype("float32")
+    z = 3.0 * (pairs[..., :4] - pairs[..., 4:])
+    kernel = np.abs(np.asarray(centred.get_layer("input_dense").kernel))
+    expected = (3.0 * (pairs[..., :4] + pairs[..., 4:]) @ kernel).sum(-1).mean()
+    got = mirror_currents(centred, pairs)["input_dense"]
+    assert got == pytest.approx(expected, rel=1e-4)
+    assert got > (np.abs(z) @ kernel).sum(-1).mean()  # each of x+ and x- draws its own current
