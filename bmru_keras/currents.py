@@ -25,12 +25,15 @@ def mirror_currents(model: keras.Model, x: np.ndarray, batch_size: int = 128) ->
     """
     model = fold_input_scaling(model)
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    if not dense:
+        return {}
     probe = keras.Model(model.inputs, [layer.input for layer in dense])
     kernels = [np.abs(np.asarray(layer.kernel)) for layer in dense]
     totals = np.zeros(len(dense))
     frames = 0
     for start in range(0, len(x), batch_size):
         signals = probe.predict_on_batch(x[start : start + batch_size])
+        signals = signals if isinstance(signals, (list, tuple)) else [signals]
         for k, (kernel, signal) in enumerate(zip(kernels, signals, strict=True)):
             totals[k] += (np.abs(signal).reshape(-1, kernel.shape[0]) @ kernel).sum()
         frames += int(np.prod(signals[0].shape[:-1]))

@@ -307,6 +307,8 @@ def test_mirror_currents_sum_each_weights_current_and_follow_the_circuits_inputs
     # a: frame 1 |1|+|-2| + 2*0.5 = 4, frame 2 4*0.5 = 2; mean 3, biases 0.4
     # b reads a's outputs (2.1, -2.3) and (2.1, -0.3): 2*2.1 + 2.3 = 6.5, 2*2.1 + 0.3 = 4.5
     assert mirror_currents(model, x) == pytest.approx({"a": 3.4, "b": 5.5})
+    single = keras.Model(inputs, model.get_layer("a")(inputs))
+    assert mirror_currents(single, x) == pytest.approx({"a": 3.4})
     # Through the input scaling the first layer reads the input currents
     # (pairs of non-negative currents for z = scale (x+ - x-)): |z| W.
     centred = build_kws_model(8, 2, ModelConfig(units=2, layers=1), 0.0, SignedPair(3.0))
