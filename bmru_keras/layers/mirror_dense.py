@@ -4,17 +4,24 @@ import keras
 from keras import ops
 
 
+def mirror_current(inputs, kernel, bias=None):
+    """Per frame, ``sum_j ( sum_i |x_i| |W_ij| + |b_j| )``: the current, in
+    units, that a Dense layer's mirror arrays (each weight a mirror putting
+    out ``|W_ij| |x_i|``) and bias references carry; ``inputs`` ``(..., i)``,
+    the result ``(...)``."""
+    current = ops.sum(ops.matmul(ops.abs(inputs), ops.abs(kernel)), axis=-1)
+    return current if bias is None else current + ops.sum(ops.abs(bias))
+
+
 @keras.saving.register_keras_serializable(package="bmru_keras")
 class MirrorDense(keras.layers.Dense):
     """``keras.layers.Dense`` that adds, when called in training,
 
         current_penalty * mean_frames( sum_j ( sum_i |x_i| |W_ij| + |b_j| ) )
 
-    to the model's losses: the current, in units, that its mirror arrays
-    and bias references carry (each weight is a mirror whose output current
-    is ``|W_ij| |x_i|``; the exporter's feed-forward power follows this sum,
-    ``docs/results.md``, "Power-aware training"). Otherwise it is ``Dense``;
-    the exporter maps it as one.
+    to the model's losses: its :func:`mirror_current` (the exporter's
+    feed-forward power follows it, ``docs/results.md``, "Power-aware
+    training"). Otherwise it is ``Dense``; the exporter maps it as one.
 
     Args:
         units: output width, as ``Dense``.
@@ -33,10 +40,10 @@ class MirrorDense(keras.layers.Dense):
 
     def call(self, inputs, training=None):
         if training and self.current_penalty:
-            current = ops.sum(ops.matmul(ops.abs(inputs), ops.abs(self.kernel)), axis=-1)
-            if self.use_bias:
-                current = current + ops.sum(ops.abs(self.bias))
-            self.add_loss(self.current_penalty * ops.mean(current))
+            bias = self.bias if self.use_bias else None
+            self.add_loss(
+                self.current_penalty * ops.mean(mirror_current(inputs, self.kernel, bias))
+            )
         return super().call(inputs, training=training)
 
     def get_config(self):
