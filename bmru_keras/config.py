@@ -127,6 +127,9 @@ class ModelConfig:
     # Loss per unit of the Dense layers' mirror current (layers.MirrorDense);
     # 0: plain Dense layers.
     current_penalty: float = 0.0
+    # Standard deviation, in units, of a noise on every bistable cell's input
+    # in training (layers.bistable.BistableCell); 0: none.
+    input_noise: float = 0.0
 
 
 @dataclass
@@ -215,6 +218,7 @@ BOUNDS = {
     "model.layers": "(0, inf)",
     "model.sharpness": "(0, inf)",
     "model.current_penalty": "[0, inf)",
+    "model.input_noise": "[0, inf)",
     "train.epochs": "(0, inf)",
     "train.batch_size": "(0, inf)",
     "train.learning_rate": "(0, inf)",

@@ -19,12 +19,18 @@ def memory_layer(config: ModelConfig, name: str) -> keras.layers.Layer:
     """The recurrent layer of one block; every choice has its own input kernel."""
     cls = RECURRENT[config.recurrent]
     if cls is keras.layers.GRU:
+        if config.input_noise:
+            raise ValueError(
+                "`model.input_noise` adds noise to a bistable cell's input; the GRU has none. "
+                "Set model.input_noise=0 or model.recurrent to fqbmru, bmru or cmru."
+            )
         return cls(config.units, return_sequences=True, name=name)
     options = {"relaxation": config.relaxation} if cls is FQBMRU else {}
     return cls(
         config.units,
         gradient=config.gradient,
         sharpness=config.sharpness,
+        input_noise=config.input_noise,
         return_sequences=True,
         kernel_constraint=_mirror(config),
         bias_constraint=_mirror(config),

@@ -80,7 +80,7 @@ def _noisy_inputs(cells: list, noise: list):
     """Each of ``cells`` (scan-implemented bistable cells) adds its array of
     ``noise`` to its input projection while the context is open."""
     for cell, n in zip(cells, noise, strict=True):
-        cell.project = lambda inputs, base=cell.project, n=n: base(inputs) + n
+        cell.project = lambda inputs, training=False, base=cell.project, n=n: base(inputs) + n
     try:
         yield
     finally:

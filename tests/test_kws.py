@@ -48,6 +48,13 @@ def test_the_dense_layers_may_be_wider_than_the_memories():
         build_kws_model(13, 2, ModelConfig(dense_units=0))
 
 
+def test_model_input_noise_reaches_every_memory_cell():
+    model = build_kws_model(13, 2, ModelConfig(units=4, layers=2, input_noise=0.02))
+    assert [model.get_layer(f"memory_{i}").cell.input_noise for i in (0, 1)] == [0.02, 0.02]
+    with pytest.raises(ValueError, match="input_noise.*GRU"):
+        build_kws_model(13, 2, ModelConfig(recurrent="gru", input_noise=0.02))
+
+
 @pytest.mark.parametrize("recurrent", ["fqbmru", "gru"])
 @pytest.mark.parametrize("mapping", ["pair", "offset"])
 def test_input_scaling_folds_into_the_first_dense(recurrent, mapping, tmp_path):

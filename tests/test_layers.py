@@ -292,11 +292,32 @@ def test_cell_works_in_plain_keras_rnn():
         ({"units": 4, "sharpness": 0.0}, "sharpness"),
         ({"units": 4, "epsilon": 1.5}, "epsilon"),
         ({"units": 4, "unroll": True}, "unroll"),
+        ({"units": 4, "input_noise": -0.1}, "input_noise"),
     ],
 )
 def test_bad_arguments_raise_value_error(kwargs, match):
     with pytest.raises(ValueError, match=match):
         FQBMRU(**kwargs)
+
+
+@pytest.mark.parametrize("layer_cls", LAYERS)
+def test_input_noise_is_added_to_the_projection_in_training_only(layer_cls):
+    x = random_inputs(8, 50, 4)
+    keras.utils.set_random_seed(0)
+    layer = layer_cls(6, return_sequences=True, input_noise=0.05)
+    clean = np.asarray(layer(x))
+    np.testing.assert_array_equal(np.asarray(layer(x, training=False)), clean)
+    cell = layer.cell
+    noise = np.asarray(cell.project(x, training=True)) - np.asarray(cell.project(x))
+    assert abs(noise.mean()) < 0.005 and abs(noise.std() - 0.05) < 0.005
+    assert not np.array_equal(np.asarray(layer(x, training=True)), clean)
+    for implementation in ("scan", "loop"):
+        keras.utils.set_random_seed(0)
+        noisy = layer_cls(6, return_sequences=True, implementation=implementation, input_noise=0.05)
+        noisy(x)
+        noisy.set_weights(layer.get_weights())
+        assert not np.array_equal(np.asarray(noisy(x, training=True)), clean)
+    assert layer_cls.from_config(layer.get_config()).cell.input_noise == 0.05
 
 
 def test_wrong_input_rank_raises():

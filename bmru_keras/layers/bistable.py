@@ -10,7 +10,7 @@ or solves the recurrence over the whole sequence with a parallel scan
 
 import inspect
 
-from keras import constraints, initializers, ops, regularizers
+from keras import constraints, initializers, ops, random, regularizers
 from keras.layers import RNN, InputSpec, Layer
 
 from bmru_keras.layers.quantizers import GRADIENTS, heaviside, sign
@@ -34,6 +34,11 @@ class BistableCell(Layer):
         epsilon: initial value of the relaxation ``epsilon`` (0 is the exact
             bistable unit, 1 the cumulative one); a non-trainable weight that
             :class:`bmru_keras.EpsilonAnnealing` changes during training.
+        input_noise: standard deviation ``sigma >= 0`` of a Gaussian noise
+            added, in training only, to the input projection:
+            ``inputs @ kernel + bias + N(0, sigma)``, independent per
+            sample, step and unit (a circuit's error at the cell's input,
+            in its units). 0: none.
         use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
         bias_regularizer, kernel_constraint, bias_constraint: as in
             :class:`keras.layers.Dense`, for the input projection.
@@ -54,6 +59,7 @@ class BistableCell(Layer):
         gradient: str = "ste",
         sharpness: float = 1.0,
         epsilon: float = 0.0,
+        input_noise: float = 0.0,
         use_bias: bool = True,
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
@@ -74,10 +80,14 @@ class BistableCell(Layer):
             raise ValueError(f"`sharpness` must be positive. Received: sharpness={sharpness!r}")
         if not 0.0 <= epsilon <= 1.0:
             raise ValueError(f"`epsilon` must lie in [0, 1]. Received: epsilon={epsilon!r}")
+        if not input_noise >= 0:
+            raise ValueError(f"`input_noise` must be >= 0. Received: input_noise={input_noise!r}")
         self.units = units
         self.gradient = gradient
         self.sharpness = float(sharpness)
         self.initial_epsilon = float(epsilon)
+        self.input_noise = float(input_noise)
+        self.seed_generator = random.SeedGenerator() if input_noise else None
         self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
@@ -143,7 +153,7 @@ class BistableCell(Layer):
         """Create the per-unit weights of the subclass (:meth:`unit_weight`)."""
         raise NotImplementedError
 
-    def gates(self, inputs):
+    def gates(self, inputs, training=False):
         """Return ``(a, b)`` with ``h_t = a * h_{t-1} + b``."""
         raise NotImplementedError
 
@@ -157,11 +167,16 @@ class BistableCell(Layer):
         """Current relaxation value (a scalar tensor or float)."""
         return self._epsilon if self.relaxable else 1.0
 
-    def project(self, inputs):
-        """Input projection ``inputs @ kernel + bias``."""
+    def project(self, inputs, training=False):
+        """Input projection ``inputs @ kernel + bias``, plus the
+        ``input_noise`` in training."""
         out = ops.matmul(inputs, self.kernel)
         if self.use_bias:
             out = out + self.bias
+        if training and self.input_noise:
+            out = out + random.normal(
+                ops.shape(out), stddev=self.input_noise, dtype=out.dtype, seed=self.seed_generator
+            )
         return out
 
     def step(self, x):
@@ -178,9 +193,9 @@ class BistableCell(Layer):
             return ops.ones_like(hold)
         return hold + ops.cast(self.epsilon, hold.dtype) * (1.0 - hold)
 
-    def call(self, inputs, states):
+    def call(self, inputs, states, training=False):
         h_prev = states[0] if isinstance(states, (list, tuple)) else states
-        a, b = self.gates(inputs)
+        a, b = self.gates(inputs, training)
         h = a * h_prev + b
         return h, [h]
 
@@ -190,6 +205,7 @@ class BistableCell(Layer):
             "gradient": self.gradient,
             "sharpness": self.sharpness,
             "epsilon": self.initial_epsilon,
+            "input_noise": self.input_noise,
             "use_bias": self.use_bias,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
@@ -267,7 +283,7 @@ class BistableRNN(RNN):
         if self.go_backwards:
             sequences = ops.flip(sequences, axis=1)
             mask = None if mask is None else ops.flip(mask, axis=1)
-        a, b = self.cell.gates(sequences)
+        a, b = self.cell.gates(sequences, training)
         if mask is not None:
             # A masked step holds the state: (a, b) = (1, 0).
             keep = ops.expand_dims(ops.cast(mask, a.dtype), -1)

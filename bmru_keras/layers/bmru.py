@@ -45,8 +45,8 @@ class BMRUCell(BistableCell):
         """Update threshold per unit (``>= 0``) on ``|c_t|``."""
         return ops.abs(self.raw_beta)
 
-    def gates(self, inputs):
-        c = self.project(inputs)
+    def gates(self, inputs, training=False):
+        c = self.project(inputs, training)
         z = self.step(ops.abs(c) - self.beta)
         return self.relax(1.0 - z), self.alpha * z * self.sign(c)
 

@@ -83,12 +83,13 @@ class FQBMRUCell(BistableCell):
         """Upper threshold per unit (``>= beta_low``): the state rises above it."""
         return self.beta_low + ops.abs(self.raw_beta_width)
 
-    def candidate(self, inputs):
-        """``h_hat = ReLU(inputs @ kernel + bias)``."""
-        return ops.relu(self.project(inputs))
+    def candidate(self, inputs, training=False):
+        """``h_hat = ReLU(inputs @ kernel + bias)`` (plus the ``input_noise``
+        in training)."""
+        return ops.relu(self.project(inputs, training))
 
-    def gates(self, inputs):
-        h_hat = self.candidate(inputs)
+    def gates(self, inputs, training=False):
+        h_hat = self.candidate(inputs, training)
         z_lo = self.step(self.beta_low - h_hat)
         z_hi = self.step(h_hat - self.beta_high)
         hold = (1.0 - z_lo) * (1.0 - z_hi)
