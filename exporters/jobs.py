@@ -22,12 +22,12 @@ def decide_job(job: tuple) -> tuple:
 
 
 def noise_job(job: tuple) -> tuple:
-    """``(key, export, features, frames, input_noise, seed)`` -> ``(key,
-    the cells' noise)`` (:func:`exporters.noise.cell_noise`)."""
-    key, export, features, frames, input_noise, seed = job
+    """``(key, export, features, frames, frame, input_noise, seed)`` ->
+    ``(key, the cells' noise)`` (:func:`exporters.noise.cell_noise`)."""
+    key, export, features, frames, frame, input_noise, seed = job
 
     try:
-        result = cell_noise(export, features, frames, input_noise=input_noise, seed=seed)
+        result = cell_noise(export, features, frames, frame, input_noise=input_noise, seed=seed)
     except Exception as error:  # reported per clip, the others go on
         return key, {"error": f"{type(error).__name__}: {error}"}
     trace = result.pop("trace")

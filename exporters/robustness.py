@@ -61,11 +61,11 @@ def _nominal_export(model, options: StudyOptions, trims: BiasTrims | None = None
     return export_to_circuit(model, options.design, trims=trims)
 
 
-def _nominal_trims(model, options: StudyOptions, x_cal) -> BiasTrims | None:
+def _nominal_trims(model, options: StudyOptions, x_cal, frame: float) -> BiasTrims | None:
     """The trims every variant is built with: the nominal circuit's bias
     trims (:mod:`exporters.calibrate`) measured on the calibration clips
-    ``x_cal`` (the design's models and supply, 27 C), one setting for every
-    chip; none without ``x_cal``."""
+    ``x_cal`` at ``frame`` seconds per frame (the design's models and
+    supply, 27 C), one setting for every chip; none without ``x_cal``."""
     if x_cal is None:
         return None
     return calibrate(
@@ -73,16 +73,18 @@ def _nominal_trims(model, options: StudyOptions, x_cal) -> BiasTrims | None:
         lambda trims: _nominal_export(model, options, trims),
         x_cal,
         options.calibration_passes,
+        frame,
         workers=options.workers,
         scheduler=options.scheduler,
     )
 
 
-def _settings(options: StudyOptions, split: str, **extra) -> dict:
+def _settings(options: StudyOptions, split: str, frame: float, **extra) -> dict:
     return {
         "run_dir": str(options.run_dir),
         "split": split,
         "clips": options.clips,
+        "frame_s": frame,
         "unit_current_a": options.design.unit_current,
         "vdd_v": options.design.vdd,
         **calibration_settings(options.calibrate, options.calibration_passes),
@@ -109,11 +111,12 @@ def montecarlo(options: StudyOptions, out: Path) -> dict:
     config, data = run.config, run.data
     split = options.split
     # Per-chip trims start from the untrimmed circuit; else every sample shares the nominal trims.
-    trims = None if options.trim_each else _nominal_trims(model, options, x_cal)
+    trims = None if options.trim_each else _nominal_trims(model, options, x_cal, run.frame)
     export = _nominal_export(model, options, trims)
     settings = _settings(
         options,
         split,
+        run.frame,
         trials=options.trials,
         seed=options.seed,
         netlist_sha256=export.fingerprint(),
@@ -125,17 +128,18 @@ def montecarlo(options: StudyOptions, out: Path) -> dict:
         "calibration_inputs_sha256": hashlib.sha256(np.ascontiguousarray(x_cal)).hexdigest(),
         "calibration_passes": options.calibration_passes,
         "calibration_version": VERSION,
+        "frame_s": run.frame,
     }
     jobs = []
     for trial in range(options.trials):
         seed = options.seed + trial
         variant = (
-            _trimmed_sample(model, options, x_cal, seed, out / "trims", calibration)
+            _trimmed_sample(model, options, x_cal, run.frame, seed, out / "trims", calibration)
             if options.trim_each
             else mismatched(export, seed, GF180MCU_MISMATCH)
         )
         jobs += [
-            (f"{trial}/{i}", variant, x[i], options.frame, 27.0, config.model.decision)
+            (f"{trial}/{i}", variant, x[i], run.frame, 27.0, config.model.decision)
             for i in range(len(x))
         ]
     log = out / "montecarlo.jsonl"
@@ -192,14 +196,20 @@ def montecarlo(options: StudyOptions, out: Path) -> dict:
 
 
 def _trimmed_sample(
-    model, options: StudyOptions, x_cal: np.ndarray, seed: int, folder: Path, calibration: dict
+    model,
+    options: StudyOptions,
+    x_cal: np.ndarray,
+    frame: float,
+    seed: int,
+    folder: Path,
+    calibration: dict,
 ):
     """Mismatch sample ``seed`` of the nominal circuit, trimmed on its own (a
     per-chip trim, :func:`exporters.calibrate.calibrate` on the calibration
-    clips ``x_cal``): every rebuild gets the same per-device draws. The trims
-    are kept in ``folder/chip_SEED.json`` and read back on a resumed study
-    whose ``calibration`` (circuit, clips, passes) is the same
-    (``options.restart`` recalibrates)."""
+    clips ``x_cal`` at ``frame`` seconds per frame): every rebuild gets the
+    same per-device draws. The trims are kept in ``folder/chip_SEED.json``
+    and read back on a resumed study whose ``calibration`` (circuit, clips,
+    passes, frame) is the same (``options.restart`` recalibrates)."""
 
     def chip(trims):  # draws by device name: the same chip at every pass
         return mismatched(_nominal_export(model, options, trims), seed)
@@ -214,6 +224,7 @@ def _trimmed_sample(
         chip,
         x_cal,
         options.calibration_passes,
+        frame,
         workers=options.workers,
         scheduler=options.scheduler,
     )
@@ -230,7 +241,7 @@ def corners(options: StudyOptions, out: Path) -> dict:
     model, x, software, x_cal = run.model, run.x, run.software, run.x_cal
     config, data = run.config, run.data
     split = options.split
-    trims = _nominal_trims(model, options, x_cal)
+    trims = _nominal_trims(model, options, x_cal, run.frame)
     nominal = options.design.process()
     own = options.design.models is not None
     process = [nominal.corner] if own else (options.process_corners or GF180_CORNERS)
@@ -252,10 +263,10 @@ def corners(options: StudyOptions, out: Path) -> dict:
         fingerprints.append(export.fingerprint())
         key = f"{corner}/{temperature:g}/{scale:g}"
         jobs += [
-            (f"{key}/{i}", export, x[i], options.frame, temperature, config.model.decision)
+            (f"{key}/{i}", export, x[i], run.frame, temperature, config.model.decision)
             for i in range(len(x))
         ]
-    settings = _settings(options, split, corners=grid, netlist_sha256=fingerprints)
+    settings = _settings(options, split, run.frame, corners=grid, netlist_sha256=fingerprints)
     log = out / "corners.jsonl"
     results = run_logged(log, settings, jobs, options.workers, options.scheduler, options.restart)
     rows = []
@@ -341,14 +352,16 @@ def noise(options: StudyOptions, out: Path) -> dict:
     run = load_clips(options)
     model, data, x, x_cal = run.model, run.data, run.x, run.x_cal
     split = options.split
-    export = _nominal_export(model, options, _nominal_trims(model, options, x_cal))
+    export = _nominal_export(model, options, _nominal_trims(model, options, x_cal, run.frame))
     seeds = options.seed + 1 + np.arange(len(x))  # ngspice takes seeds from 1
     jobs = [
-        (str(i), export, x[i], options.frames, options.input_noise, int(seeds[i]))
+        (str(i), export, x[i], options.frames, run.frame, options.input_noise, int(seeds[i]))
         for i in range(len(x))
     ]
     settings = {
-        **_settings(options, split, frames=options.frames, input_noise=options.input_noise),
+        **_settings(
+            options, split, run.frame, frames=options.frames, input_noise=options.input_noise
+        ),
         "seed": options.seed,
         "netlist_sha256": export.fingerprint(),
     }

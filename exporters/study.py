@@ -20,6 +20,8 @@ class StudyOptions:
     (:func:`bmru_keras.training.run_inputs`); ``clips``: that many of them
     (None: all); ``calibrate``: trim gains and offsets on that many
     training clips, ``calibration_passes`` times (:mod:`exporters.calibrate`);
+    ``frame``: seconds per frame of the simulated inputs (None: the run's
+    feature hop, ``features.hop_ms``, the rate the circuit is fed at);
     ``scheduler``: a Dask address or client. The rest belong to one study:
     ``trials``, ``seed``, ``trim_each`` (Monte Carlo), ``process_corners``,
     ``temperatures``, ``supply_scales`` (corners; None: the full grid),
@@ -35,7 +37,7 @@ class StudyOptions:
     workers: int = 1
     scheduler: object = None
     restart: bool = False
-    frame: float = 0.01
+    frame: float | None = None
     trials: int = 50
     seed: int = 0
     trim_each: bool = False
@@ -53,6 +55,8 @@ class StudyOptions:
                 raise ValueError(f"{name}={getattr(self, name)}: give 1 or more")
         if self.clips is not None and self.clips < 1:
             raise ValueError(f"clips={self.clips}: give 1 or more (None: all)")
+        if self.frame is not None and not self.frame > 0:
+            raise ValueError(f"frame={self.frame}: give seconds > 0 (None: the run's hop)")
 
 
 @dataclass
@@ -65,11 +69,13 @@ class RunClips:
     x: np.ndarray  # network inputs (clips, frames, inputs)
     software: np.ndarray  # the model's clip decisions
     x_cal: np.ndarray | None  # network inputs of the calibration clips (training split)
+    frame: float  # seconds per frame the clips are simulated at
 
 
 def load_clips(options: StudyOptions) -> RunClips:
     """The run of ``options``, its clips of ``options.split`` and, with
-    ``options.calibrate`` N, N training clips to measure trims on."""
+    ``options.calibrate`` N, N training clips to measure trims on; the
+    frame time is ``options.frame`` or the run's feature hop."""
     from bmru_keras.evaluation import clip_decisions
     from bmru_keras.training import load_run, run_inputs
 
@@ -82,4 +88,5 @@ def load_clips(options: StudyOptions) -> RunClips:
         _, _, x_cal = run_inputs(
             config, normalization, options.data_dir, "training", options.calibrate
         )
-    return RunClips(config, model, data, x, software, x_cal)
+    frame = options.frame if options.frame is not None else config.features.hop_ms / 1e3
+    return RunClips(config, model, data, x, software, x_cal, frame)

@@ -36,7 +36,7 @@ def verify_run(options: StudyOptions, out: str | Path | None = None) -> dict:
     """
     run = load_clips(options)
     config, model, data, x = run.config, run.model, run.data, run.x
-    design, frame = options.design, options.frame
+    design, frame = options.design, run.frame
     workers, scheduler = options.workers, options.scheduler
 
     def build(trims=None):

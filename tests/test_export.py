@@ -403,6 +403,32 @@ def test_calibration_brings_cell_inputs_to_the_software(tiny_run, tmp_path):
     assert tuned["state_agreement"] >= plain["state_agreement"] - 0.01
 
 
+def test_studies_feed_the_circuit_at_the_run_s_feature_hop(tiny_run, tmp_path):
+    import shutil
+
+    import yaml
+
+    from exporters.study import StudyOptions, load_clips
+    from exporters.verify import verify_run
+
+    run = shutil.copytree(tiny_run, tmp_path / "run")
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    config["features"]["hop_ms"] = 20.0
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    options = StudyOptions(run, sample_dir(), clips=1, design=Design(unit_current=UNIT))
+    clips = load_clips(options)
+    assert clips.frame == 0.02 and clips.x.shape[1] < 60  # 1 s of 20 ms frames
+    assert load_clips(dataclasses.replace(options, frame=0.005)).frame == 0.005
+    result = verify_run(options, tmp_path / "verify")
+    settings = json.loads((tmp_path / "verify" / "clips.jsonl").read_text().splitlines()[0])
+    assert settings["settings"]["frame_s"] == 0.02
+    assert result["energy_per_inference_j"] == pytest.approx(
+        result["avg_power_w"] * clips.x.shape[1] * 0.02
+    )
+    with pytest.raises(ValueError, match="frame"):
+        StudyOptions(run, sample_dir(), frame=0.0)
+
+
 def test_calibration_on_a_mismatched_chip_moves_only_bias_currents(tiny_run):
     from bmru_keras.training import load_run, run_inputs
     from exporters.calibrate import calibrate, measure_trims
