@@ -29,7 +29,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from exporters.design import Design
+from exporters.design import add_arguments, from_arguments
 from exporters.robustness import STUDIES
 from exporters.study import StudyOptions
 from exporters.verify import verify_run, write_report
@@ -68,25 +68,14 @@ def main() -> None:
         "--parts", nargs="+", default=["verify", "noise", "corners", "montecarlo"],
         choices=["verify", "noise", "corners", "montecarlo"],
     )  # fmt: skip
-    parser.add_argument("--unit-current", type=float, default=Design.unit_current)
-    parser.add_argument("--vdd", type=float, default=Design.vdd)
-    parser.add_argument("--cell-ratio", type=int, default=Design.cell_ratio)
-    parser.add_argument(
-        "--unit-device", type=float, nargs=2, metavar=("W_UM", "L_UM"),
-        default=Design().unit_device_um,
-        help="the unit transistor in um (mismatch falls as 1/sqrt(W L))",
-    )  # fmt: skip
+    add_arguments(parser)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--scheduler")
     parser.add_argument("--out", help="default RUN_DIR/signoff")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     out = Path(args.out or Path(args.run_dir) / "signoff")
-    width, length = (1e-6 * v for v in args.unit_device)
-    design = Design(
-        unit_current=args.unit_current, vdd=args.vdd, cell_ratio=args.cell_ratio,
-        unit_width=width, unit_length=length,
-    )  # fmt: skip
+    design = from_arguments(args)
 
     def options(**changes) -> StudyOptions:
         base = StudyOptions(

@@ -78,11 +78,15 @@ def main() -> None:
     rows = [json.loads(line) for line in (folder / "clips.jsonl").read_text().splitlines()]
     rows = [row for row in rows if "clip" in row]
     trims = BiasTrims.from_dict(report["calibration_trims"] or {"thresholds": {}, "biases": {}})
+    width, length = report.get("unit_device_um", Design().unit_device_um)  # older reports: none
     design = Design(
         unit_current=report["unit_current_a"],
         vdd=report["vdd_v"],
         output_capacitance=report["output_capacitance_f"],
         temperature=report["temperature_c"],
+        cell_ratio=report.get("cell_ratio", Design.cell_ratio),
+        unit_width=1e-6 * width,
+        unit_length=1e-6 * length,
     )
     config, model, normalization = load_run(report["run_dir"])
     _, data, x = run_inputs(config, normalization, args.data_dir, report["split"])

@@ -15,6 +15,7 @@ paths), the open GF180MCU models at their typical corner and 27 C, and a
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 from dataclasses import dataclass
 
@@ -115,3 +116,26 @@ class Design:
             return Sizing(self.unit_width, self.unit_length)
         models = self.process()
         return Sizing(models.width, models.length)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """A script's options for the design point: ``--unit-current``, ``--vdd``,
+    ``--cell-ratio`` and ``--unit-device`` (:func:`from_arguments` reads them),
+    defaulting to :class:`Design`'s."""
+    parser.add_argument("--unit-current", type=float, default=Design.unit_current)
+    parser.add_argument("--vdd", type=float, default=Design.vdd)
+    parser.add_argument("--cell-ratio", type=int, default=Design.cell_ratio)
+    parser.add_argument(
+        "--unit-device", type=float, nargs=2, metavar=("W_UM", "L_UM"),
+        default=Design().unit_device_um,
+        help="the unit transistor in um (mismatch falls as 1/sqrt(W L))",
+    )  # fmt: skip
+
+
+def from_arguments(args: argparse.Namespace) -> Design:
+    """The :class:`Design` of :func:`add_arguments`' options."""
+    width, length = (1e-6 * v for v in args.unit_device)
+    return Design(
+        unit_current=args.unit_current, vdd=args.vdd, cell_ratio=args.cell_ratio,
+        unit_width=width, unit_length=length,
+    )  # fmt: skip

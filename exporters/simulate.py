@@ -58,18 +58,32 @@ def simulate_clip(
 ) -> ClipSimulation:
     """Simulate ``features`` (frames, n_features) in [0, 1]; ``frame`` seconds
     per frame."""
+    return simulate_samples(export, features, frame, temperature, (SAMPLE,))[0]
+
+
+def simulate_samples(
+    export: Deck,
+    features: np.ndarray,
+    frame: float,
+    temperature: float,
+    fractions: tuple[float, ...],
+) -> list[ClipSimulation]:
+    """One simulation of ``features``, read at each of ``fractions`` of every
+    frame (0 < fraction < 1) instead of at :data:`SAMPLE`: how far the
+    circuit has settled through a frame."""
+    if not all(0 < f < 1 for f in fractions):
+        raise ValueError(f"sample fractions {fractions}: give values between 0 and 1")
     frames = len(features)
-    stop = frames * frame
     deck = export.clip_deck(features, frame, temperature)
     start = time.perf_counter()
-    vectors = run_deck(deck, stop)
+    vectors = run_deck(deck, frames * frame)
     seconds = time.perf_counter() - start
-    return _read(export, vectors, frames, frame, seconds)
+    return [_read(export, vectors, frames, frame, seconds, f) for f in fractions]
 
 
-def _read(export: Deck, vectors: dict, frames: int, frame: float, seconds: float):
+def _read(export: Deck, vectors: dict, frames: int, frame: float, seconds: float, fraction: float):
     t = vectors["time"]
-    sample = (np.arange(frames) + SAMPLE) * frame
+    sample = (np.arange(frames) + fraction) * frame
 
     def at_frames(name):
         return np.interp(sample, t, vectors[name])
@@ -132,6 +146,30 @@ def _read(export: Deck, vectors: dict, frames: int, frame: float, seconds: float
     return ClipSimulation(logits, states, power, seconds, candidates, dense, extremes)
 
 
+def samples_job(job: tuple) -> tuple:
+    """``(export, index, features, frame, temperature, fractions)`` ->
+    ``(index, [result per fraction])`` (:func:`simulate_samples`; each result
+    as :func:`simulate_job`'s), or ``(index, {"error": ...})``."""
+    export, index, features, frame, temperature, fractions = job
+    try:
+        sims = simulate_samples(export, features, frame, temperature, fractions)
+    except Exception as error:  # reported per clip, the others go on
+        return index, {"error": f"{type(error).__name__}: {error}"}
+    return index, [_arrays(sim) for sim in sims]
+
+
+def _arrays(sim: ClipSimulation) -> dict:
+    return {
+        "logits": sim.logits,
+        "states": sim.states,
+        "candidates": sim.candidates,
+        "dense": sim.dense,
+        "candidate_range": sim.candidate_range,
+        "power": sim.power,
+        "seconds": sim.seconds,
+    }
+
+
 def simulate_job(job: tuple) -> tuple:
     """``(export, index, features, frame, temperature)`` -> ``(index, result)``
     for worker pools: the simulation's arrays, or ``{"error": ...}``, so
@@ -141,12 +179,4 @@ def simulate_job(job: tuple) -> tuple:
         sim = simulate_clip(export, features, frame, temperature)
     except Exception as error:  # reported per clip, the others go on
         return index, {"error": f"{type(error).__name__}: {error}"}
-    return index, {
-        "logits": sim.logits,
-        "states": sim.states,
-        "candidates": sim.candidates,
-        "dense": sim.dense,
-        "candidate_range": sim.candidate_range,
-        "power": sim.power,
-        "seconds": sim.seconds,
-    }
+    return index, _arrays(sim)

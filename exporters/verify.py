@@ -101,6 +101,8 @@ def verify_run(options: StudyOptions, out: str | Path | None = None) -> dict:
             "data_dir": str(options.data_dir),
             "split": options.split,
             **settings,
+            "cell_ratio": design.cell_ratio,
+            "unit_device_um": list(design.unit_device_um),
             "transistors": export.transistor_count or None,
             "transistors_by_block": export.transistors,
             "area_m2": export.area or None,

@@ -22,7 +22,7 @@ from exporters import ExportError, export_to_circuit
 from exporters.cells import OUTPUT_CAPACITANCE
 from exporters.circuit import Block, Capacitor, Circuit, Device, Instance, Subcircuit
 from exporters.design import Design
-from exporters.simulate import simulate_clip
+from exporters.simulate import SAMPLE, simulate_clip, simulate_samples
 from exporters.software import local_sums, realized_states, realized_sums
 
 UNIT = 3e-10
@@ -162,6 +162,19 @@ def test_bias_trims_are_the_chips_bias_dacs_and_move_its_outputs(tiny_model, tin
     before, after = (simulate_clip(e, x).logits for e in (tiny_export, trimmed))
     np.testing.assert_allclose(after[:, 0] - before[:, 0], 0.3, atol=0.03)  # up by 0.3 units
     np.testing.assert_allclose(after[:, 1], before[:, 1], atol=0.01)
+
+
+def test_one_simulation_read_through_the_frame_settles_toward_its_sample(tiny_export):
+    x = np.random.default_rng(6).uniform(0, 1, (8, 13)).astype("float32")
+    early, late = simulate_samples(tiny_export, x, 0.01, 27.0, (0.05, SAMPLE))
+    sampled = simulate_clip(tiny_export, x)
+    np.testing.assert_allclose(late.logits, sampled.logits)  # the verification's reading
+    assert late.power == early.power  # one simulation
+    # Just after a frame's edge its inputs have moved and the sums lag them.
+    moved = np.abs(early.dense["input_dense"] - late.dense["input_dense"])
+    assert np.max(moved[1:]) > 0.01
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        simulate_samples(tiny_export, x, 0.01, 27.0, (1.0,))
 
 
 def test_threshold_trims_move_where_the_cells_switch(tiny_model, tiny_export):
@@ -399,6 +412,8 @@ def test_calibration_brings_cell_inputs_to_the_software(tiny_run, tmp_path):
     assert set(trims["thresholds"]) == {"memory_0"}
     assert set(trims["biases"]) == {"input_dense", "output_dense_0", "classifier"}
     assert plain["calibration_trims"] is None and tuned["calibration_clips"] == 3
+    # The report names its design point (benchmarks/transients.py rebuilds the chip from it).
+    assert plain["unit_device_um"] == [4.0, 8.0] and plain["cell_ratio"] == Design.cell_ratio
     # The cells switch where the software's do against the current they receive.
     assert tuned["state_agreement"] >= plain["state_agreement"] - 0.01
 
@@ -518,3 +533,16 @@ def test_a_dense_layer_that_penalizes_its_current_exports_as_dense(tiny_model, t
     circuit = export_to_circuit(model, unit_current=UNIT, vdd=0.9)
     assert circuit.library == tiny_export.library
     assert circuit.transistors == tiny_export.transistors
+
+
+def test_scripts_name_a_design_point_by_its_options():
+    import argparse
+
+    from exporters.design import add_arguments, from_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert from_arguments(parser.parse_args([])) == Design()
+    design = from_arguments(parser.parse_args(["--unit-device", "2", "4", "--vdd", "1.1"]))
+    assert design.unit_device_um == (2.0, 4.0) and design.vdd == 1.1
+    assert design.unit_current == Design.unit_current
