@@ -11,7 +11,8 @@ design's, not a calibration's) is simulated once per clip (``--clips`` keys
 of the held-out clips, or the first ``--first`` of them) and read at each
 fraction of every frame (the verification reads at 0.95). Per layer it
 prints the mean distance, in units, of the circuit's sums from the
-software's computed from the circuit's own upstream signals
+software's (with the circuit's realized weights) computed from the
+circuit's own upstream signals
 (:func:`exporters.software.probe_readings`: the layer's own error, not the
 errors it inherits), and the share of (frame, unit) readings off by more
 than 0.05 units (a twentieth of the unit current: an error that size moves
