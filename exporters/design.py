@@ -120,8 +120,8 @@ class Design:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """A script's options for the design point: ``--unit-current``, ``--vdd``,
-    ``--cell-ratio`` and ``--unit-device`` (:func:`from_arguments` reads them),
-    defaulting to :class:`Design`'s."""
+    ``--cell-ratio``, ``--unit-device`` and ``--output-capacitance``
+    (:func:`from_arguments` reads them), defaulting to :class:`Design`'s."""
     parser.add_argument("--unit-current", type=float, default=Design.unit_current)
     parser.add_argument("--vdd", type=float, default=Design.vdd)
     parser.add_argument("--cell-ratio", type=int, default=Design.cell_ratio)
@@ -130,6 +130,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=Design().unit_device_um,
         help="the unit transistor in um (mismatch falls as 1/sqrt(W L))",
     )  # fmt: skip
+    parser.add_argument(
+        "--output-capacitance", type=float, default=Design.output_capacitance,
+        help="farads on each memory cell's output (0: none)",
+    )  # fmt: skip
 
 
 def from_arguments(args: argparse.Namespace) -> Design:
@@ -137,5 +141,5 @@ def from_arguments(args: argparse.Namespace) -> Design:
     width, length = (1e-6 * v for v in args.unit_device)
     return Design(
         unit_current=args.unit_current, vdd=args.vdd, cell_ratio=args.cell_ratio,
-        unit_width=width, unit_length=length,
+        unit_width=width, unit_length=length, output_capacitance=args.output_capacitance,
     )  # fmt: skip

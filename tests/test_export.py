@@ -543,6 +543,8 @@ def test_scripts_name_a_design_point_by_its_options():
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     assert from_arguments(parser.parse_args([])) == Design()
-    design = from_arguments(parser.parse_args(["--unit-device", "2", "4", "--vdd", "1.1"]))
+    args = ["--unit-device", "2", "4", "--vdd", "1.1", "--output-capacitance", "2e-12"]
+    design = from_arguments(parser.parse_args(args))
     assert design.unit_device_um == (2.0, 4.0) and design.vdd == 1.1
+    assert design.output_capacitance == 2e-12
     assert design.unit_current == Design.unit_current
