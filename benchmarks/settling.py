@@ -4,7 +4,8 @@ the software.
 
     python benchmarks/settling.py RUN_DIR --data-dir DIR [--clips KEY ...]
         [--first N] [--fractions 0.3 0.6 0.95] [--unit-current A] [--vdd V]
-        [--cell-ratio 2] [--unit-device W_UM L_UM] [--workers 2] [--json]
+        [--cell-ratio 2] [--unit-device W_UM L_UM] [--output-capacitance F]
+        [--workers 2] [--json]
 
 The nominal chip of the design point (uncalibrated: settling is the
 design's, not a calibration's) is simulated once per clip (``--clips`` keys
@@ -102,6 +103,7 @@ def main() -> None:
             "vdd_v": design.vdd,
             "cell_ratio": design.cell_ratio,
             "unit_device_um": list(design.unit_device_um),
+            "output_capacitance_f": design.output_capacitance,
             "frame_s": frame,
         },
         "layers": layers,
@@ -112,7 +114,8 @@ def main() -> None:
     print(
         f"{len(chosen)} held-out clips, {1e3 * frame:g} ms frames, nominal chip "
         f"({design.unit_current:g} A, {design.vdd:g} V, unit device "
-        f"{design.unit_device_um[0]:g} x {design.unit_device_um[1]:g} um): each layer's own "
+        f"{design.unit_device_um[0]:g} x {design.unit_device_um[1]:g} um, "
+        f"{design.output_capacitance:g} F on each cell's output): each layer's own "
         f"error against the software, mean units / share off by > {OFF:g}, at each fraction "
         "of the frame"
     )
