@@ -416,15 +416,37 @@ def load_run(run_dir: str | Path) -> tuple[ExperimentConfig, keras.Model, dict]:
     return config, model, normalization
 
 
+def interleaved(clips: list) -> list[int]:
+    """The indices of ``clips`` in the order a few of them are taken: the
+    classes in turn (a clip of each class, then another of each, ...), each
+    class going round its source words (for "other": no, up, down, ...,
+    silence), so that the first clips are not all one word of a class."""
+    per_word: dict[tuple, int] = {}
+    words: dict[int, list[str]] = {}
+    keys = []
+    for clip in clips:
+        seen = words.setdefault(clip.label, [])
+        if clip.word not in seen:
+            seen.append(clip.word)
+        n = per_word[clip.label, clip.word] = per_word.get((clip.label, clip.word), -1) + 1
+        keys.append((clip.label, n, seen.index(clip.word)))
+    rank = {}
+    order = [0] * len(clips)
+    for i in sorted(range(len(clips)), key=lambda i: keys[i]):  # within each class
+        label = keys[i][0]
+        rank[label] = rank.get(label, -1) + 1
+        order[i] = (rank[label], label)
+    return sorted(range(len(clips)), key=lambda i: order[i])
+
+
 def run_inputs(config, normalization: dict, data_dir, split: str, limit: int | None = None):
     """The class names, clips and network inputs of a run's ``split`` in a
     dataset folder: ``training``, ``validation`` or ``testing`` by the run's
     split rule (training: the clips the model was trained on, unaugmented),
     ``heldout`` (validation then testing: every clip of speakers the model
     was not trained on), or ``all`` (every clip of the task's classes); with
-    ``limit``, that many of them with the classes interleaved (the first
-    clip of each class, then the second of each, ...), so that a few clips
-    still cover every class."""
+    ``limit``, that many of them, interleaved so that a few clips still
+    cover every class and every source word of a class (:func:`interleaved`)."""
     root = Path(data_dir)
     cache = Path(config.data.cache_dir) if config.data.cache_dir else default_cache_dir()
     parts = ("validation", "testing") if split == "heldout" else (split,)
@@ -433,12 +455,7 @@ def run_inputs(config, normalization: dict, data_dir, split: str, limit: int | N
     )
     chosen = [clip for part in parts for clip in clips[part]]
     if limit is not None and limit < len(chosen):
-        rank = {}
-        order = []
-        for clip in chosen:
-            rank[clip.label] = rank.get(clip.label, -1) + 1
-            order.append((rank[clip.label], clip.label))
-        picked = sorted(range(len(chosen)), key=lambda i: order[i])[:limit]
+        picked = interleaved(chosen)[:limit]
         chosen = [chosen[i] for i in sorted(picked)]
     data = load_split(root, chosen, config.features, cache)
     x = to_network_input(data.features, config.features, normalization["statistics"])

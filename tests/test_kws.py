@@ -193,6 +193,19 @@ def test_a_few_clips_of_a_split_cover_every_class(tiny_run):
     assert sorted(few.labels) == [0, 0, 1, 1] and len(x) == 4
 
 
+def test_a_few_clips_go_round_the_words_of_each_class():
+    from bmru_keras.data.speech_commands import Clip
+    from bmru_keras.training import interleaved
+
+    # A split lists its clips word by word: "yes", then "other" as down x4, left x2, no.
+    words = [(0, "yes")] * 4 + [(1, "down")] * 4 + [(1, "left")] * 2 + [(1, "no")]
+    clips = [Clip(label, word, f"{word}/{i}.wav") for i, (label, word) in enumerate(words)]
+    first = [clips[i] for i in interleaved(clips)[:6]]
+    assert [c.label for c in first] == [0, 1, 0, 1, 0, 1]
+    assert [c.word for c in first if c.label == 1] == ["down", "left", "no"]
+    assert sorted(interleaved(clips)) == list(range(len(clips)))
+
+
 def test_cli_errors_name_the_problem(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("model: {unitz: 3}")
