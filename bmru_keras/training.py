@@ -419,8 +419,8 @@ def load_run(run_dir: str | Path) -> tuple[ExperimentConfig, keras.Model, dict]:
 def interleaved(clips: list) -> list[int]:
     """The indices of ``clips`` in the order a few of them are taken: the
     classes in turn (a clip of each class, then another of each, ...), each
-    class going round its source words (for "other": no, up, down, ...,
-    silence), so that the first clips are not all one word of a class."""
+    class going round its source words (a split lists a class word by word),
+    so that the first clips of "other" are not all one word."""
     per_word: dict[tuple, int] = {}
     words: dict[int, list[str]] = {}
     keys = []
