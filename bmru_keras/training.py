@@ -4,6 +4,7 @@ the run folder that ``bmru evaluate`` and the circuit exporter read."""
 import json
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -416,27 +417,25 @@ def load_run(run_dir: str | Path) -> tuple[ExperimentConfig, keras.Model, dict]:
     return config, model, normalization
 
 
-def interleaved(clips: list) -> list[int]:
+def interleaved(clips: list[Clip]) -> list[int]:
     """The indices of ``clips`` in the order a few of them are taken: the
     classes in turn (a clip of each class, then another of each, ...), each
     class going round its source words (a split lists a class word by word),
     so that the first clips of "other" are not all one word."""
-    per_word: dict[tuple, int] = {}
-    words: dict[int, list[str]] = {}
-    keys = []
+    seen = Counter()  # clips so far of each (class, word)
+    first = {}  # (class, word) -> the order in which its first clip came
+    turns = []
     for clip in clips:
-        seen = words.setdefault(clip.label, [])
-        if clip.word not in seen:
-            seen.append(clip.word)
-        n = per_word[clip.label, clip.word] = per_word.get((clip.label, clip.word), -1) + 1
-        keys.append((clip.label, n, seen.index(clip.word)))
-    rank = {}
-    order = [0] * len(clips)
-    for i in sorted(range(len(clips)), key=lambda i: keys[i]):  # within each class
-        label = keys[i][0]
-        rank[label] = rank.get(label, -1) + 1
-        order[i] = (rank[label], label)
-    return sorted(range(len(clips)), key=lambda i: order[i])
+        word = clip.label, clip.word
+        first.setdefault(word, len(first))
+        turns.append((clip.label, seen[word], first[word]))
+        seen[word] += 1
+    rank = Counter()
+    order = {}
+    for i in sorted(range(len(clips)), key=turns.__getitem__):  # within each class
+        order[i] = rank[clips[i].label], clips[i].label
+        rank[clips[i].label] += 1
+    return sorted(order, key=order.__getitem__)
 
 
 def run_inputs(config, normalization: dict, data_dir, split: str, limit: int | None = None):
