@@ -79,11 +79,14 @@ def _nominal_trims(model, options: StudyOptions, x_cal, frame: float) -> BiasTri
     )
 
 
-def _settings(options: StudyOptions, split: str, frame: float, **extra) -> dict:
+def _settings(options: StudyOptions, split: str, frame: float, x: np.ndarray, **extra) -> dict:
+    """What a study's log must match to be resumed; its results are keyed by
+    clip index, so the settings hold the clips' inputs (their hash) too."""
     return {
         "run_dir": str(options.run_dir),
         "split": split,
         "clips": options.clips,
+        "inputs_sha256": hashlib.sha256(np.ascontiguousarray(x)).hexdigest(),
         "frame_s": frame,
         "unit_current_a": options.design.unit_current,
         "vdd_v": options.design.vdd,
@@ -117,6 +120,7 @@ def montecarlo(options: StudyOptions, out: Path) -> dict:
         options,
         split,
         run.frame,
+        x,
         trials=options.trials,
         seed=options.seed,
         netlist_sha256=export.fingerprint(),
@@ -266,7 +270,7 @@ def corners(options: StudyOptions, out: Path) -> dict:
             (f"{key}/{i}", export, x[i], run.frame, temperature, config.model.decision)
             for i in range(len(x))
         ]
-    settings = _settings(options, split, run.frame, corners=grid, netlist_sha256=fingerprints)
+    settings = _settings(options, split, run.frame, x, corners=grid, netlist_sha256=fingerprints)
     log = out / "corners.jsonl"
     results = run_logged(log, settings, jobs, options.workers, options.scheduler, options.restart)
     rows = []
@@ -360,7 +364,7 @@ def noise(options: StudyOptions, out: Path) -> dict:
     ]
     settings = {
         **_settings(
-            options, split, run.frame, frames=options.frames, input_noise=options.input_noise
+            options, split, run.frame, x, frames=options.frames, input_noise=options.input_noise
         ),
         "seed": options.seed,
         "netlist_sha256": export.fingerprint(),

@@ -1,6 +1,7 @@
 """Robustness: the software parameter study, hardware-aware training,
 Monte Carlo mismatch and corners in real ngspice."""
 
+import dataclasses
 import json
 import runpy
 from pathlib import Path
@@ -143,6 +144,19 @@ def test_montecarlo_and_corners_commands_log_and_resume(tiny_run, tmp_path, caps
     assert main(["robustness", "montecarlo", *common, *out, "--trials", "2"]) == 0
     assert json.loads(capsys.readouterr().out)["flip_rate"] == result["flip_rate"]
     assert len((tmp_path / "montecarlo.jsonl").read_text().splitlines()) == 3
+    # Other clips under the same options (a changed subset rule) are not read
+    # as these: the log's results are keyed by clip index.
+    from exporters import robustness
+
+    load = robustness.load_clips
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            robustness,
+            "load_clips",
+            lambda options: dataclasses.replace(run := load(options), x=run.x[:, ::-1].copy()),
+        )
+        assert main(["robustness", "montecarlo", *common, *out, "--trials", "2"]) == 2
+    assert "holds results of other settings" in capsys.readouterr().err
     corners = ["--process-corners", "ss", "ff", "--temperatures", "85", "--supply-scales", "0.9"]
     assert main(["robustness", "corners", *common, *out, *corners]) == 0
     result = json.loads(capsys.readouterr().out)
