@@ -19,9 +19,6 @@ import json
 from pathlib import Path
 
 from exporters.design import Design
-from exporters.robustness import STUDIES
-from exporters.study import StudyOptions
-from exporters.verify import verify_run
 
 
 def main() -> None:
@@ -43,6 +40,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", help="default RUN_DIR/operating_point")
     args = parser.parse_args()
+    # The studies load TensorFlow: imported here, not at the top, as every
+    # spawned simulation worker imports this script again.
+    from exporters.robustness import STUDIES
+    from exporters.study import StudyOptions
+    from exporters.verify import verify_run
+
     out = Path(args.out or Path(args.run_dir) / "operating_point")
     rows = []
     points = itertools.product(

@@ -29,10 +29,8 @@ import dataclasses
 import json
 from pathlib import Path
 
+from bmru_keras.dependencies import import_tensorflow_quietly
 from exporters.design import add_arguments, from_arguments
-from exporters.robustness import STUDIES
-from exporters.study import StudyOptions
-from exporters.verify import verify_run, write_report
 
 PAPER = {
     "clip_agreement": 49 / 50,
@@ -74,6 +72,13 @@ def main() -> None:
     parser.add_argument("--out", help="default RUN_DIR/signoff")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    # The studies load TensorFlow: imported here, not at the top, as every
+    # spawned simulation worker imports this script again.
+    import_tensorflow_quietly()
+    from exporters.robustness import STUDIES
+    from exporters.study import StudyOptions
+    from exporters.verify import verify_run, write_report
+
     out = Path(args.out or Path(args.run_dir) / "signoff")
     design = from_arguments(args)
 
@@ -92,6 +97,7 @@ def main() -> None:
         "vdd_v": design.vdd,
         "cell_ratio": design.cell_ratio,
         "unit_device_um": [round(v, 3) for v in design.unit_device_um],
+        "output_capacitance_f": design.output_capacitance,
     }
     if summary.get("design") != point:
         summary = {}
