@@ -79,6 +79,11 @@ def _nominal_trims(model, options: StudyOptions, x_cal, frame: float) -> BiasTri
     )
 
 
+def _digest(x: np.ndarray) -> str:
+    """The SHA-256 of an array's bytes: which clips' inputs a log holds."""
+    return hashlib.sha256(np.ascontiguousarray(x)).hexdigest()
+
+
 def _settings(options: StudyOptions, split: str, frame: float, x: np.ndarray, **extra) -> dict:
     """What a study's log must match to be resumed; its results are keyed by
     clip index, so the settings hold the clips' inputs (their hash) too."""
@@ -86,7 +91,7 @@ def _settings(options: StudyOptions, split: str, frame: float, x: np.ndarray, **
         "run_dir": str(options.run_dir),
         "split": split,
         "clips": options.clips,
-        "inputs_sha256": hashlib.sha256(np.ascontiguousarray(x)).hexdigest(),
+        "inputs_sha256": _digest(x),
         "frame_s": frame,
         "unit_current_a": options.design.unit_current,
         "vdd_v": options.design.vdd,
@@ -129,7 +134,7 @@ def montecarlo(options: StudyOptions, out: Path) -> dict:
     # What a kept per-chip calibration must match to be read back (with the chip's seed).
     calibration = {
         "netlist_sha256": settings["netlist_sha256"],
-        "calibration_inputs_sha256": hashlib.sha256(np.ascontiguousarray(x_cal)).hexdigest(),
+        "calibration_inputs_sha256": _digest(x_cal),
         "calibration_passes": options.calibration_passes,
         "calibration_version": VERSION,
         "frame_s": run.frame,
