@@ -18,6 +18,7 @@ import itertools
 import json
 from pathlib import Path
 
+from bmru_keras.dependencies import import_tensorflow_quietly
 from exporters.design import Design
 
 
@@ -42,6 +43,7 @@ def main() -> None:
     args = parser.parse_args()
     # The studies load TensorFlow: imported here, not at the top, as every
     # spawned simulation worker imports this script again.
+    import_tensorflow_quietly()
     from exporters.robustness import STUDIES
     from exporters.study import StudyOptions
     from exporters.verify import verify_run
