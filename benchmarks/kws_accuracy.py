@@ -21,6 +21,8 @@ CONFIGS = [
     "kws_yes_d4",
     "kws_yes_gru_d4",
     "kws_yes_d4_hat",
+    "kws_yes_d4_wide",
+    "kws_yes_gru_d4_wide",
     "kws_yes_d16",
     "kws_yes_gru_d16",
     "kws12",
@@ -30,6 +32,7 @@ CONFIGS = [
 TARGETS = {
     "kws_yes_d4": (92.0, "kws_yes_gru_d4"),
     "kws_yes_d4_hat": ("kws_yes_d4",),
+    "kws_yes_d4_wide": (92.0, "kws_yes_gru_d4_wide"),
     "kws_yes_d16": (95.0,),
     "kws12": (75.0,),
 }
