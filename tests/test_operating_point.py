@@ -2,12 +2,11 @@
 a clip and a short noise run of the tiny run."""
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 from bmru_keras.data.speech_commands import sample_dir
+from tests.scripts import run_as_user, tensorflow_start_up_lines
 
 SCRIPT = Path(__file__).parents[1] / "benchmarks" / "operating_point.py"
 
@@ -18,10 +17,9 @@ def test_operating_point_measures_each_point_quietly(tiny_run, tmp_path):
     command += ["--output-capacitances", "5e-12", "--clips", "1"]
     command += ["--noise-clips", "1", "--noise-frames", "6", "--workers", "1"]
     command += ["--out", str(tmp_path)]
-    env = {k: v for k, v in os.environ.items() if k != "BMRU_VERBOSE"}
-    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    done = run_as_user(command)
     assert done.returncode == 0, done.stderr
-    assert "oneDNN" not in done.stderr and "absl" not in done.stderr, done.stderr
+    assert not tensorflow_start_up_lines(done.stderr), done.stderr
     (row,) = json.loads((tmp_path / "operating_point.json").read_text())
     assert (row["unit_current_a"], row["vdd_v"], row["cell_ratio"]) == (3.5e-10, 1.0, 2)
     assert 0 < row["avg_power_w"] < 1e-6 and 0 <= row["clip_agreement"] <= 1

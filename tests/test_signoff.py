@@ -3,12 +3,11 @@ simulations of the tiny run, printed as the one JSON object the sign-off
 promises."""
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 from bmru_keras.data.speech_commands import sample_dir
+from tests.scripts import run_as_user, tensorflow_start_up_lines
 
 SCRIPT = Path(__file__).parents[1] / "benchmarks" / "signoff.py"
 
@@ -20,11 +19,10 @@ def test_signoff_prints_every_figure_at_one_point_and_resumes(tiny_run, tmp_path
     command += ["--process-corners", "ss", "--temperatures", "85", "--supply-scales", "1"]
     command += ["--mc-chips", "1", "--mc-clips", "1", "--workers", "2"]
     command += ["--out", str(tmp_path), "--json"]
-    env = {k: v for k, v in os.environ.items() if k != "BMRU_VERBOSE"}
-    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    done = run_as_user(command)
     assert done.returncode == 0, done.stderr
     # Neither the script nor its spawned simulation workers print TensorFlow's start-up lines.
-    assert "oneDNN" not in done.stderr and "absl" not in done.stderr, done.stderr
+    assert not tensorflow_start_up_lines(done.stderr), done.stderr
     result = json.loads(done.stdout)
     for key in (
         "clip_agreement", "avg_power_w", "noise_suppression_min", "corner_kept_fraction",
@@ -36,7 +34,7 @@ def test_signoff_prints_every_figure_at_one_point_and_resumes(tiny_run, tmp_path
     assert result["corners"] == 1 and result["corner_clips"] == 1 and result["mc_chips"] == 1
     assert json.loads((tmp_path / "signoff.json").read_text()) == result
     # Resumed: every simulation is read back from the parts' logs, the same figures.
-    again = subprocess.run(command, capture_output=True, text=True, env=env)
+    again = run_as_user(command)
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout) == result
     assert "simulated clips" not in again.stderr and "simulations:" not in again.stderr
