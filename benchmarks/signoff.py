@@ -4,7 +4,8 @@ defaults unless changed), with a calibration that silicon can do (bias
 currents only, exporters/trims.py).
 
     python benchmarks/signoff.py RUN_DIR --data-dir DIR [--split heldout|all]
-        [--clips N] [--calibrate 16] [--noise-clips 8] [--noise-frames 60]
+        [--clips N] [--calibrate 16] [--calibration-passes 3] [--reset-guard 0]
+        [--noise-clips 8] [--noise-frames 60]
         [--corner-clips 20] [--process-corners ...] [--temperatures ...]
         [--supply-scales ...] [--mc-chips 20] [--mc-clips 40]
         [--unit-device W_UM L_UM] [--parts verify noise corners montecarlo] [--workers 2]
@@ -53,7 +54,8 @@ def main() -> None:
     parser.add_argument("--split", choices=["heldout", "all"], default="heldout")
     parser.add_argument("--clips", type=int, help="verify: the first N clips (default all)")
     parser.add_argument("--calibrate", type=int, default=16, metavar="N")
-    parser.add_argument("--calibration-passes", type=int, default=3)
+    parser.add_argument("--calibration-passes", type=int, help="default exporters.calibrate's")
+    parser.add_argument("--reset-guard", type=float, help="units; default exporters.calibrate's")
     parser.add_argument("--noise-clips", type=int, default=8)
     parser.add_argument("--noise-frames", type=int, default=60)
     parser.add_argument("--corner-clips", type=int, default=20)
@@ -75,17 +77,20 @@ def main() -> None:
     # The studies load TensorFlow: imported here, not at the top, as every
     # spawned simulation worker imports this script again.
     import_tensorflow_quietly()
+    from exporters.calibrate import PASSES, RESET_GUARD
     from exporters.robustness import STUDIES
     from exporters.study import StudyOptions
     from exporters.verify import verify_run, write_report
 
     out = Path(args.out or Path(args.run_dir) / "signoff")
+    passes = PASSES if args.calibration_passes is None else args.calibration_passes
+    guard = RESET_GUARD if args.reset_guard is None else args.reset_guard
     design = from_arguments(args)
 
     def options(**changes) -> StudyOptions:
         base = StudyOptions(
             args.run_dir, args.data_dir, args.split, args.clips, design, args.calibrate,
-            args.calibration_passes, args.workers, args.scheduler,
+            passes, guard, args.workers, args.scheduler,
         )  # fmt: skip
         return dataclasses.replace(base, **changes)
 
@@ -98,6 +103,7 @@ def main() -> None:
         "cell_ratio": design.cell_ratio,
         "unit_device_um": [round(v, 3) for v in design.unit_device_um],
         "output_capacitance_f": design.output_capacitance,
+        "reset_guard_units": guard,
     }
     if summary.get("design") != point:
         summary = {}

@@ -156,21 +156,29 @@ def _characterize(args: argparse.Namespace) -> int:
     return 0
 
 
-def _calibration_passes(parser: argparse.ArgumentParser) -> None:
-    """``--calibration-passes``; its default is set by :func:`_default_passes`
-    (importing it here would load Keras for ``--help``)."""
+def _calibration_options(parser: argparse.ArgumentParser) -> None:
+    """``--calibration-passes`` and ``--reset-guard``; their defaults are set
+    by :func:`_calibration_defaults` (importing them here would load Keras
+    for ``--help``)."""
     parser.add_argument(
         "--calibration-passes", type=_count(1), metavar="P",
         help="with --calibrate: measure and trim P times, each on the circuit built "
         "with the trims so far (default exporters.calibrate.PASSES, 3)",
     )  # fmt: skip
+    parser.add_argument(
+        "--reset-guard", type=float, metavar="UNITS",
+        help="with --calibrate: set the cells fed by other cells' states to reset UNITS "
+        "below their calibrated points (default exporters.calibrate.RESET_GUARD, 0: none)",
+    )  # fmt: skip
 
 
-def _default_passes(args: argparse.Namespace) -> None:
+def _calibration_defaults(args: argparse.Namespace) -> None:
+    from exporters.calibrate import PASSES, RESET_GUARD
+
     if args.calibration_passes is None:
-        from exporters.calibrate import PASSES
-
         args.calibration_passes = PASSES
+    if args.reset_guard is None:
+        args.reset_guard = RESET_GUARD
 
 
 def _circuit_options(parser: argparse.ArgumentParser, level: bool = True) -> None:
@@ -328,10 +336,11 @@ def _verify(args: argparse.Namespace) -> int:
     from exporters.study import StudyOptions
     from exporters.verify import verify_run, write_report
 
-    _default_passes(args)
+    _calibration_defaults(args)
     options = StudyOptions(
         args.run_dir, args.data_dir, _split(args.split), args.clips, _design(args),
-        args.calibrate, args.calibration_passes, args.workers, args.scheduler, args.restart,
+        args.calibrate, args.calibration_passes, args.reset_guard, args.workers, args.scheduler,
+        args.restart,
     )  # fmt: skip
     out = Path(args.out or Path(args.run_dir) / f"verification_{args.level}")
     result = verify_run(options, out)
@@ -374,7 +383,7 @@ def _robustness(args: argparse.Namespace) -> int:
         from exporters.errors import ExportError
 
         raise ExportError("--calibrate trims a circuit: the software study has none")
-    _default_passes(args)
+    _calibration_defaults(args)
     out = Path(args.out or Path(args.run_dir) / "robustness")
     out.mkdir(parents=True, exist_ok=True)  # the studies write plots into it as they end
     if args.study == "software":
@@ -398,7 +407,7 @@ def _robustness(args: argparse.Namespace) -> int:
 
         options = StudyOptions(
             args.run_dir, args.data_dir, _split(args.split), args.clips, _design(args),
-            args.calibrate, args.calibration_passes, args.workers, args.scheduler,
+            args.calibrate, args.calibration_passes, args.reset_guard, args.workers, args.scheduler,
             args.restart, trials=args.trials, seed=args.seed, trim_each=args.trim_each,
             process_corners=optional(args.process_corners),
             temperatures=optional(args.temperatures),
@@ -532,7 +541,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="calibrate the chip's bias currents (cell thresholds, Dense biases) on N "
         "training clips first (transistor level; see exporters/calibrate.py)",
     )  # fmt: skip
-    _calibration_passes(verify)
+    _calibration_options(verify)
     verify.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask cluster")
     verify.add_argument("--json", action="store_true")
     _circuit_options(verify)
@@ -600,7 +609,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="circuit studies: calibrate the nominal chip's bias currents on N training "
         "clips and program every variant with them (see exporters/calibrate.py)",
     )  # fmt: skip
-    _calibration_passes(robust)
+    _calibration_options(robust)
     robust.add_argument(
         "--trim-each", action="store_true",
         help="montecarlo: calibrate every sample on its own --calibrate N clips (a tester's "

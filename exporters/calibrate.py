@@ -34,6 +34,14 @@ and down points those that explain the most frames (among them the nearest
 to where the software switches, ``g beta + o``: no change when the frames
 cannot tell), and its comparator error as where it switched less where it
 was set; the next setting subtracts it (:meth:`BiasTrims.switching_points`).
+
+Last, with a ``reset_guard`` g, the cells of each memory layer fed by
+another memory layer's states are set to reset g units below their
+calibrated down points: when an upstream cell switches, the input of the
+cells it feeds dips between two frame samples, and a cell whose input sits
+near its down point resets where the software's, reading the samples
+alone, holds. Off by default (:data:`RESET_GUARD`); what 0.03 units does is
+measured in ``docs/results.md`` ("A reset guard on the second layer").
 """
 
 from collections.abc import Callable
@@ -52,6 +60,7 @@ from exporters.trims import BiasTrims
 
 PASSES = 3  # calibration rounds by default (see the module docstring)
 VERSION = 2  # of the procedure: a kept calibration of another version is not reused
+RESET_GUARD = 0.0  # units: the down points of cells fed by other cells, set lower
 MIN_SIGNAL = 0.3  # units: smaller software values (or differences) carry no gain information
 MAX_PAIRED = 2000  # frames a gain is fitted on (2 million pairs)
 
@@ -92,13 +101,14 @@ def _trim(hw: np.ndarray, sw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return gains, offsets
 
 
-def calibration_settings(clips: int, passes: int) -> dict:
-    """What names a calibration in a study's log settings: its clips, passes
-    and procedure version (zeros when uncalibrated)."""
+def calibration_settings(clips: int, passes: int, reset_guard: float) -> dict:
+    """What names a calibration in a study's log settings: its clips, passes,
+    reset guard and procedure version (zeros when uncalibrated)."""
     return {
         "calibration_clips": clips,
         "calibration_passes": passes if clips else 0,
         "calibration_version": VERSION if clips else 0,
+        "reset_guard": reset_guard if clips else 0,
     }
 
 
@@ -206,10 +216,12 @@ def calibrate(
     frame: float = 0.01,
     workers: int = 1,
     scheduler=None,
+    reset_guard: float = RESET_GUARD,
 ) -> BiasTrims:
     """The bias-current trims of the chip ``build(trims)`` (``build(None)``:
     as programmed nominally), measured on the clips ``x`` over ``passes``
-    rounds of :func:`measure_trims`, each on the chip trimmed so far."""
+    rounds of :func:`measure_trims`, each on the chip trimmed so far; then
+    the cells fed by other cells set ``reset_guard`` units lower to reset."""
     if passes < 1:
         raise ValueError(f"calibration needs at least one pass; got passes={passes}")
     memories = {name: model.get_layer(name) for name in model_memory_layers(model)}
@@ -237,6 +249,8 @@ def calibrate(
                 ]
             ).T
             trims.comparators[layer] = (up - set_up, down - set_down)
+    if reset_guard:
+        trims.guards = {name: reset_guard for name in fed_by_memories(model)}
     return trims
 
 
@@ -245,3 +259,22 @@ def model_memory_layers(model: keras.Model) -> list[str]:
     from bmru_keras.layers import FQBMRU
 
     return [step.layer.name for step in walk(model) if isinstance(step.layer, FQBMRU)]
+
+
+def fed_by_memories(model: keras.Model) -> list[str]:
+    """The names of the model's FQ-BMRU layers whose input depends on
+    another FQ-BMRU layer's states."""
+    from bmru_keras.layers import FQBMRU
+
+    producer, upstream, fed = {}, {}, []
+    for step in walk(model):
+        before = set()
+        for tensor in step.inputs:
+            layer = producer.get(id(tensor))
+            if layer is not None:
+                before |= upstream[layer] | ({layer} if isinstance(layer, FQBMRU) else set())
+        upstream[step.layer] = before
+        producer[id(step.output)] = step.layer
+        if isinstance(step.layer, FQBMRU) and before:
+            fed.append(step.layer.name)
+    return fed

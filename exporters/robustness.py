@@ -76,6 +76,7 @@ def _nominal_trims(model, options: StudyOptions, x_cal, frame: float) -> BiasTri
         frame,
         workers=options.workers,
         scheduler=options.scheduler,
+        reset_guard=options.reset_guard,
     )
 
 
@@ -95,7 +96,7 @@ def _settings(options: StudyOptions, split: str, frame: float, x: np.ndarray, **
         "frame_s": frame,
         "unit_current_a": options.design.unit_current,
         "vdd_v": options.design.vdd,
-        **calibration_settings(options.calibrate, options.calibration_passes),
+        **calibration_settings(options.calibrate, options.calibration_passes, options.reset_guard),
         "output_capacitance_f": options.design.output_capacitance,
         **extra,
     }
@@ -137,6 +138,7 @@ def montecarlo(options: StudyOptions, out: Path) -> dict:
         "calibration_inputs_sha256": _digest(x_cal),
         "calibration_passes": options.calibration_passes,
         "calibration_version": VERSION,
+        "reset_guard": options.reset_guard,
         "frame_s": run.frame,
     }
     jobs = []
@@ -236,6 +238,7 @@ def _trimmed_sample(
         frame,
         workers=options.workers,
         scheduler=options.scheduler,
+        reset_guard=options.reset_guard,
     )
     folder.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"key": key, "trims": trims.as_dict()}))

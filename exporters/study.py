@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from exporters.calibrate import PASSES
+from exporters.calibrate import PASSES, RESET_GUARD
 from exporters.design import Design
 
 
@@ -19,7 +19,8 @@ class StudyOptions:
     ``split``: ``testing``, ``validation``, ``heldout`` or ``all``
     (:func:`bmru_keras.training.run_inputs`); ``clips``: that many of them
     (None: all); ``calibrate``: trim gains and offsets on that many
-    training clips, ``calibration_passes`` times (:mod:`exporters.calibrate`);
+    training clips, ``calibration_passes`` times, the cells fed by other
+    cells set ``reset_guard`` units lower to reset (:mod:`exporters.calibrate`);
     ``frame``: seconds per frame of the simulated inputs (None: the run's
     feature hop, ``features.hop_ms``, the rate the circuit is fed at);
     ``scheduler``: a Dask address or client. The rest belong to one study:
@@ -34,6 +35,7 @@ class StudyOptions:
     design: Design = field(default_factory=Design)
     calibrate: int = 0
     calibration_passes: int = PASSES
+    reset_guard: float = RESET_GUARD
     workers: int = 1
     scheduler: object = None
     restart: bool = False
@@ -53,6 +55,8 @@ class StudyOptions:
         for name in ("workers", "trials", "frames", "calibration_passes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)}: give 1 or more")
+        if not self.reset_guard >= 0:
+            raise ValueError(f"reset_guard={self.reset_guard}: give 0 units or more")
         if self.clips is not None and self.clips < 1:
             raise ValueError(f"clips={self.clips}: give 1 or more (None: all)")
         if self.frame is not None and not self.frame > 0:

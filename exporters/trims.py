@@ -17,7 +17,10 @@ nominal circuit is programmed with the software's parameters; a calibration
   (up and down), where the software's ``c`` crosses ``beta``, less its
   comparator's own error: where the cell was seen to switch against where
   it was set to (the input probe does not see the comparator's mismatch;
-  its state and the probe together do).
+  its state and the probe together do);
+- a memory layer whose input carries another layer's cell states may be set
+  to reset a guard below that point (:data:`exporters.calibrate.RESET_GUARD`):
+  its input dips between frame samples as the upstream cells switch.
 
 Mirror sizes never change after fabrication; a test checks that a
 calibrated circuit has the nominal circuit's devices.
@@ -72,11 +75,13 @@ class BiasTrims:
     (units), applied to its bias DACs; per memory layer the measured
     ``(gain, offset)`` of each cell's input and each cell's comparator
     error ``(up, down)`` (where it switches less where it was set to, in
-    input units), both applied to its threshold DACs."""
+    input units), both applied to its threshold DACs; per memory layer a
+    reset guard (units): its cells set to switch down that much lower."""
 
     thresholds: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     biases: dict[str, np.ndarray] = field(default_factory=dict)
     comparators: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    guards: dict[str, float] = field(default_factory=dict)
 
     def targets(self, layer: str, high, low) -> tuple[np.ndarray, np.ndarray]:
         """Where the software's cells of ``layer``, with thresholds ``high``
@@ -91,16 +96,17 @@ class BiasTrims:
     def switching_points(self, layer: str, high, low) -> tuple[np.ndarray, np.ndarray]:
         """Where the cells are set to switch up and down (their DACs), in
         input-probe units: :meth:`targets` less each cell's comparator error
-        ``e``, so that the cell, with its error, switches at the target."""
+        ``e``, so that the cell, with its error, switches at the target; its
+        down points a further guard lower, if ``layer`` has one."""
         high, low = self.targets(layer, high, low)
-        if layer not in self.comparators:
-            return high, low
-        up, down = (np.asarray(v, float) for v in self.comparators[layer])
-        return high - up, low - down
+        if layer in self.comparators:
+            up, down = (np.asarray(v, float) for v in self.comparators[layer])
+            high, low = high - up, low - down
+        return high, low - self.guards.get(layer, 0.0)
 
     def trims_cells(self, layer: str) -> bool:
         """Whether the thresholds of ``layer``'s cells are trimmed."""
-        return layer in self.thresholds or layer in self.comparators
+        return any(layer in part for part in (self.thresholds, self.comparators, self.guards))
 
     def as_dict(self) -> dict:
         """JSON-ready."""
@@ -108,6 +114,7 @@ class BiasTrims:
             "thresholds": {k: [g.tolist(), o.tolist()] for k, (g, o) in self.thresholds.items()},
             "biases": {k: v.tolist() for k, v in self.biases.items()},
             "comparators": {k: [u.tolist(), d.tolist()] for k, (u, d) in self.comparators.items()},
+            "guards": dict(self.guards),
         }
 
     @classmethod
@@ -120,4 +127,5 @@ class BiasTrims:
                 k: (np.asarray(u), np.asarray(d))
                 for k, (u, d) in values.get("comparators", {}).items()
             },
+            dict(values.get("guards", {})),  # none before reset guards
         )

@@ -27,6 +27,7 @@ def verify_run(options: StudyOptions, out: str | Path | None = None) -> dict:
 
     With ``options.calibrate`` N, N training clips first calibrate the
     chip's bias currents, ``options.calibration_passes`` times
+    (``options.reset_guard``: the reset guard of the cells fed by cells)
     (:func:`exporters.calibrate.calibrate`).
 
     Each clip's row is appended to ``out/clips.jsonl`` as soon as it is
@@ -50,8 +51,9 @@ def verify_run(options: StudyOptions, out: str | Path | None = None) -> dict:
                 "ideal elements (drop --calibrate, or use --level transistor)"
             )
         trims = calibrate(
-            model, build, run.x_cal, options.calibration_passes, frame, workers, scheduler
-        )
+            model, build, run.x_cal, options.calibration_passes, frame, workers, scheduler,
+            options.reset_guard,
+        )  # fmt: skip
     export = build(trims)
     software = model.predict(x, batch_size=256, verbose=0)
     realized = quantized_model(model, export)
@@ -72,7 +74,7 @@ def verify_run(options: StudyOptions, out: str | Path | None = None) -> dict:
         else [str(export.models.library), export.models.corner],
         "model_file_mtime": (Path(options.run_dir) / "model.keras").stat().st_mtime,
         "netlist_sha256": export.fingerprint(),
-        **calibration_settings(options.calibrate, options.calibration_passes),
+        **calibration_settings(options.calibrate, options.calibration_passes, options.reset_guard),
         "output_capacitance_f": design.output_capacitance,
     }
     out = Path(out) if out is not None else Path(options.run_dir) / "verification"

@@ -222,7 +222,9 @@ def test_a_comparator_trim_sets_each_cell_against_its_own_error(tiny_model):
     high, low = np.asarray(layer.beta_high), np.asarray(layer.beta_low)
     up, down = np.array([0.1, -0.05]), np.array([0.0, 0.02])  # switched that far off
     trims = BiasTrims(
-        thresholds={"memory_0": (np.ones(2), np.zeros(2))}, comparators={"memory_0": (up, down)}
+        thresholds={"memory_0": (np.ones(2), np.zeros(2))},
+        comparators={"memory_0": (up, down)},
+        guards={"memory_0": 0.04},  # and each set to reset that much lower
     )
     again = BiasTrims.from_dict(json.loads(json.dumps(trims.as_dict())))
     amps = {
@@ -235,8 +237,24 @@ def test_a_comparator_trim_sets_each_cell_against_its_own_error(tiny_model):
             (high[u] - up[u]) * cell, abs=cell / 512
         )
         assert amps[f"IB_wd_memory_0_{u}"] == pytest.approx(
-            (high[u] - up[u] - low[u] + down[u]) * cell, abs=cell / 512
+            (high[u] - up[u] - low[u] + down[u] + 0.04) * cell, abs=cell / 512
         )
+
+
+def test_the_reset_guard_goes_to_the_cells_fed_by_other_cells():
+    from bmru_keras.layers import FQBMRU
+    from exporters.calibrate import fed_by_memories
+
+    x = keras.Input((None, 13))
+    first = FQBMRU(3, return_sequences=True, name="first")(x)
+    beside = FQBMRU(2, return_sequences=True, name="beside")(x)  # fed by the input alone
+    mixed = keras.layers.Dense(4, name="mix")(keras.layers.Concatenate()([first, x]))
+    second = FQBMRU(3, return_sequences=True, name="second")(mixed)
+    third = FQBMRU(2, return_sequences=True, name="third")(keras.layers.Dense(4)(second))
+    out = keras.layers.Dense(2)(keras.layers.Concatenate()([third, beside]))
+    assert fed_by_memories(keras.Model(x, out)) == ["second", "third"]
+    kws = build_kws_model(13, 2, ModelConfig(units=2, layers=2))
+    assert fed_by_memories(kws) == ["memory_1"]
 
 
 def test_cells_run_at_a_multiple_of_the_unit_current(tiny_model):
@@ -442,6 +460,8 @@ def test_studies_feed_the_circuit_at_the_run_s_feature_hop(tiny_run, tmp_path):
     )
     with pytest.raises(ValueError, match="frame"):
         StudyOptions(run, sample_dir(), frame=0.0)
+    with pytest.raises(ValueError, match="reset_guard"):
+        StudyOptions(run, sample_dir(), reset_guard=-0.01)
 
 
 def test_calibration_on_a_mismatched_chip_moves_only_bias_currents(tiny_run):
@@ -456,7 +476,8 @@ def test_calibration_on_a_mismatched_chip_moves_only_bias_currents(tiny_run):
         return mismatched(export_to_circuit(model, unit_current=UNIT, vdd=0.9, trims=trims), 7)
 
     nominal = chip(None)
-    trims = calibrate(model, chip, x, passes=2)
+    trims = calibrate(model, chip, x, passes=2, reset_guard=0.05)
+    assert trims.guards == {}  # one memory layer: no cell is fed by another
     calibrated = chip(trims)
     devices = [
         [(b.name, e) for b in c.circuit.blocks for e in b.elements] for c in (nominal, calibrated)
