@@ -220,6 +220,19 @@ def test_a_split_does_not_depend_on_the_other_splits_asked_for():
     assert alone["testing"] == everything["testing"]
 
 
+def test_every_seed_is_scored_on_the_same_clips_and_trains_on_its_own_draw():
+    config = DataConfig(split=SAMPLE_SPLIT, balance_training="subsample")
+    first, second = (build_clips(SAMPLE, config, seed=s)[1] for s in (0, 3))
+    for split in ("validation", "testing"):
+        assert first[split] == second[split]
+    assert first["training"] != second["training"]
+    every = DataConfig(split=SAMPLE_SPLIT)
+    assert (
+        build_clips(SAMPLE, every, seed=0, splits=("all",))[1]
+        == build_clips(SAMPLE, every, seed=3, splits=("all",))[1]
+    )
+
+
 def test_background_noise_at_another_rate_names_the_rate(tmp_path):
     root = copy_sample(tmp_path)
     for noise in (root / "_background_noise_").glob("*.wav"):

@@ -24,6 +24,10 @@ NOISE_DIR = "_background_noise_"
 SILENCE = "_silence_"
 UNKNOWN = "_unknown_"
 SPLITS = ("training", "validation", "testing")
+#: The seed that draws every split but training (its balanced subsample and
+#: silence windows), whatever the run's seed, so that every seed of a sweep is
+#: scored on the same clips; 0, the draw seed-0 runs always had.
+EVALUATION_SEED = 0
 CORE_WORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
 #: Fraction of every noise recording, in time, reserved for each split's
 #: silence clips and noise augmentation (so no noise sample is shared).
@@ -188,9 +192,11 @@ def build_clips(
 
     ``splits`` may also be ``("all",)``: every clip of the task's classes, with
     silence cut from whole noise files. ``balance`` (default: the config's)
-    subsamples each split to its smallest class, with ``seed``; the training
-    split keeps every clip if ``config.balance_training`` is ``"weight"``
-    (see :func:`bmru_keras.data.pipeline.class_weights`).
+    subsamples each split to its smallest class; the training split keeps
+    every clip if ``config.balance_training`` is ``"weight"`` (see
+    :func:`bmru_keras.data.pipeline.class_weights`). ``seed`` draws the
+    training split's subsample and silence windows; every other split is
+    drawn with :data:`EVALUATION_SEED`, the same clips for every seed.
     """
     root = Path(root)
     classes = resolve_task(config.task)
@@ -225,7 +231,8 @@ def build_clips(
     for split in splits:
         # One generator per split: a split's clips do not depend on which
         # other splits were asked for.
-        rng = np.random.default_rng([seed, zlib.crc32(split.encode())])
+        draw = seed if split == "training" else EVALUATION_SEED
+        rng = np.random.default_rng([draw, zlib.crc32(split.encode())])
         clips = [
             Clip(label_of[f.split("/")[0]], f.split("/")[0], f, speaker_of(f))
             for f in files
