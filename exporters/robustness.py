@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from bmru_keras.parallel import map_unordered, open_log
-from exporters.calibrate import VERSION, calibrate, calibration_settings
+from exporters.calibrate import VERSION, calibration_settings
 from exporters.errors import ExportError
 from exporters.export import export_to_circuit
 from exporters.jobs import decide_job, noise_job
@@ -68,15 +68,8 @@ def _nominal_trims(model, options: StudyOptions, x_cal, frame: float) -> BiasTri
     supply, 27 C), one setting for every chip; none without ``x_cal``."""
     if x_cal is None:
         return None
-    return calibrate(
-        model,
-        lambda trims: _nominal_export(model, options, trims),
-        x_cal,
-        options.calibration_passes,
-        frame,
-        workers=options.workers,
-        scheduler=options.scheduler,
-        reset_guard=options.reset_guard,
+    return options.calibrate_chip(
+        model, lambda trims: _nominal_export(model, options, trims), x_cal, frame
     )
 
 
@@ -230,16 +223,7 @@ def _trimmed_sample(
     kept = json.loads(path.read_text()) if path.is_file() and not options.restart else {}
     if kept.get("key") == key:
         return chip(BiasTrims.from_dict(kept["trims"]))
-    trims = calibrate(
-        model,
-        chip,
-        x_cal,
-        options.calibration_passes,
-        frame,
-        workers=options.workers,
-        scheduler=options.scheduler,
-        reset_guard=options.reset_guard,
-    )
+    trims = options.calibrate_chip(model, chip, x_cal, frame)
     folder.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"key": key, "trims": trims.as_dict()}))
     return chip(trims)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from exporters.calibrate import PASSES, RESET_GUARD
+from exporters.calibrate import PASSES, RESET_GUARD, calibrate
 from exporters.design import Design
 
 
@@ -61,6 +61,15 @@ class StudyOptions:
             raise ValueError(f"clips={self.clips}: give 1 or more (None: all)")
         if self.frame is not None and not self.frame > 0:
             raise ValueError(f"frame={self.frame}: give seconds > 0 (None: the run's hop)")
+
+    def calibrate_chip(self, model, build, x_cal: np.ndarray, frame: float):
+        """The :class:`~exporters.trims.BiasTrims` of the chip ``build(trims)``,
+        measured on ``x_cal`` (:func:`exporters.calibrate.calibrate`) with these
+        options' passes, reset guard, workers and scheduler."""
+        return calibrate(
+            model, build, x_cal, self.calibration_passes, frame, self.workers,
+            self.scheduler, self.reset_guard,
+        )  # fmt: skip
 
 
 @dataclass

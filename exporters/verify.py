@@ -14,7 +14,7 @@ import numpy as np
 
 from bmru_keras.evaluation import clip_decisions
 from bmru_keras.parallel import map_unordered, open_log
-from exporters.calibrate import calibrate, calibration_settings, median_gain
+from exporters.calibrate import calibration_settings, median_gain
 from exporters.errors import ExportError
 from exporters.export import export_to_circuit
 from exporters.simulate import simulate_job
@@ -50,10 +50,7 @@ def verify_run(options: StudyOptions, out: str | Path | None = None) -> dict:
                 "calibration trims a transistor-level circuit: the behavioral level has "
                 "ideal elements (drop --calibrate, or use --level transistor)"
             )
-        trims = calibrate(
-            model, build, run.x_cal, options.calibration_passes, frame, workers, scheduler,
-            options.reset_guard,
-        )  # fmt: skip
+        trims = options.calibrate_chip(model, build, run.x_cal, frame)
     export = build(trims)
     software = model.predict(x, batch_size=256, verbose=0)
     realized = quantized_model(model, export)

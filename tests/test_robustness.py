@@ -198,7 +198,7 @@ def test_montecarlo_trims_each_sample_on_request(tiny_run, tmp_path, capsys, mon
     def no_calibration(*args, **kwargs):
         raise AssertionError("recalibrated a chip whose trims were kept")
 
-    monkeypatch.setattr("exporters.robustness.calibrate", no_calibration)
+    monkeypatch.setattr("exporters.study.calibrate", no_calibration)
     assert main([*command, *trim, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["flip_rate"] == result["flip_rate"]
     # Another calibration is another chip: its trims are not reused.
