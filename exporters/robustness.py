@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from bmru_keras.parallel import map_unordered, open_log
-from exporters.calibrate import VERSION, calibration_settings
+from exporters.calibrate import calibration_settings
 from exporters.errors import ExportError
 from exporters.export import export_to_circuit
 from exporters.jobs import decide_job, noise_job
@@ -129,9 +129,7 @@ def montecarlo(options: StudyOptions, out: Path) -> dict:
     calibration = {
         "netlist_sha256": settings["netlist_sha256"],
         "calibration_inputs_sha256": _digest(x_cal),
-        "calibration_passes": options.calibration_passes,
-        "calibration_version": VERSION,
-        "reset_guard": options.reset_guard,
+        **calibration_settings(options.calibrate, options.calibration_passes, options.reset_guard),
         "frame_s": run.frame,
     }
     jobs = []
