@@ -115,8 +115,11 @@ def main() -> None:
             {
                 "n_clips": result["n_clips"],
                 "clip_agreement": result["clip_agreement"],
+                "clip_agreement_balanced": result["clip_agreement_balanced"],
                 "sw_accuracy": result["sw_clip_accuracy"],
                 "hw_accuracy": result["hw_clip_accuracy"],
+                "sw_balanced_accuracy": result["sw_balanced_accuracy"],
+                "hw_balanced_accuracy": result["hw_balanced_accuracy"],
                 "avg_power_w": result["avg_power_w"],
                 "energy_per_inference_j": result["energy_per_inference_j"],
                 "transistors": result["transistors"],

@@ -464,8 +464,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--split",
         choices=["training", "validation", "test", "heldout", "all"],
         default="test",
-        help="which clips: a split of the run's speaker split, held-out (validation "
-        "and test), or every clip of the task (training: is the model fitting its data?)",
+        help="which clips: a split of the run's speaker split (validation and test: "
+        "their balanced draws), held-out (every validation and test clip), or every "
+        "clip of the task (training: is the model fitting its data?)",
     )
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.set_defaults(handler=_evaluate)
@@ -524,7 +525,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--data-dir", required=True)
     verify.add_argument(
         "--split", choices=["test", "validation", "heldout", "all"], default="test",
-        help="heldout: validation and test clips (speakers not trained on)",
+        help="heldout: every validation and test clip (speakers not trained on)",
     )  # fmt: skip
     verify.add_argument(
         "--clips", type=_count(1), default=10, help="N clips, classes interleaved (default 10)"

@@ -441,16 +441,19 @@ def interleaved(clips: list[Clip]) -> list[int]:
 def run_inputs(config, normalization: dict, data_dir, split: str, limit: int | None = None):
     """The class names, clips and network inputs of a run's ``split`` in a
     dataset folder: ``training``, ``validation`` or ``testing`` by the run's
-    split rule (training: the clips the model was trained on, unaugmented),
-    ``heldout`` (validation then testing: every clip of speakers the model
-    was not trained on), or ``all`` (every clip of the task's classes); with
-    ``limit``, that many of them, interleaved so that a few clips still
-    cover every class and every source word of a class (:func:`interleaved`)."""
+    split rule (training: the clips the model was trained on, unaugmented;
+    validation and testing: their balanced draws, as training scored them),
+    ``heldout`` (validation then testing, every clip of them, not subsampled:
+    every clip of the speakers the model was not trained on), or ``all``
+    (every clip of the task's classes); with ``limit``, that many of them,
+    interleaved so that a few clips still cover every class and every source
+    word of a class (:func:`interleaved`)."""
     root = Path(data_dir)
     cache = Path(config.data.cache_dir) if config.data.cache_dir else default_cache_dir()
     parts = ("validation", "testing") if split == "heldout" else (split,)
+    every = split in ("heldout", "all")
     names, clips = build_clips(
-        root, config.data, config.seed, parts, balance=None if split != "all" else False
+        root, config.data, config.seed, parts, balance=False if every else None
     )
     chosen = [clip for part in parts for clip in clips[part]]
     if limit is not None and limit < len(chosen):

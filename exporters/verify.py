@@ -6,6 +6,7 @@ is reported with its error; the others keep their results, which are written
 as they arrive (``clips.jsonl``) so that an interrupted run resumes.
 """
 
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -69,7 +70,9 @@ def verify_run(options: StudyOptions, out: str | Path | None = None) -> dict:
         "models": None
         if export.models is None
         else [str(export.models.library), export.models.corner],
-        "model_file_mtime": (Path(options.run_dir) / "model.keras").stat().st_mtime,
+        "model_sha256": hashlib.sha256(
+            (Path(options.run_dir) / "model.keras").read_bytes()
+        ).hexdigest(),
         "netlist_sha256": export.fingerprint(),
         **calibration_settings(options.calibrate, options.calibration_passes, options.reset_guard),
         "output_capacitance_f": design.output_capacitance,
@@ -179,6 +182,9 @@ def summarize(rows: list[dict], duration: float) -> dict:
         "n_clips": len(rows),
         "n_failed": len(rows) - len(done),
         "clip_agreement": mean_of(done, lambda r: r["hw_decision"] == r["sw_decision"]),
+        "clip_agreement_balanced": balanced_mean_of(
+            done, lambda r: r["hw_decision"] == r["sw_decision"]
+        ),
         "clip_agreement_realized_weights": mean_of(
             done, lambda r: r["hw_decision"] == r["sw_quantized_decision"]
         ),
@@ -186,6 +192,8 @@ def summarize(rows: list[dict], duration: float) -> dict:
         "state_agreement": mean("state_agreement"),
         "hw_clip_accuracy": mean_of(done, lambda r: r["hw_decision"] == r["label"]),
         "sw_clip_accuracy": mean_of(rows, lambda r: r["sw_decision"] == r["label"]),
+        "hw_balanced_accuracy": balanced_mean_of(done, lambda r: r["hw_decision"] == r["label"]),
+        "sw_balanced_accuracy": balanced_mean_of(rows, lambda r: r["sw_decision"] == r["label"]),
         "sw_quantized_clip_accuracy": mean_of(
             rows, lambda r: r["sw_quantized_decision"] == r["label"]
         ),
@@ -199,6 +207,17 @@ def summarize(rows: list[dict], duration: float) -> dict:
 
 def mean_of(rows, predicate) -> float | None:
     return float(np.mean([bool(predicate(r)) for r in rows])) if rows else None
+
+
+def balanced_mean_of(rows, predicate) -> float | None:
+    """The mean over the clips' true classes of :func:`mean_of` each class's
+    rows: a split of many "other" clips and few keywords weighs both alike."""
+    labels = sorted({r["label"] for r in rows})
+    return (
+        float(np.mean([mean_of([r for r in rows if r["label"] == k], predicate) for k in labels]))
+        if rows
+        else None
+    )
 
 
 def write_report(result: dict, directory: str | Path) -> Path:
@@ -226,12 +245,15 @@ def write_report(result: dict, directory: str | Path) -> Path:
         "| figure | value |",
         "|---|---|",
         f"| clip decisions, hardware = software | {pct(result['clip_agreement'])} |",
+        f"| the same, the mean over the true classes | {pct(result['clip_agreement_balanced'])} |",
         "| clip decisions, hardware = software with realized weights | "
         f"{pct(result['clip_agreement_realized_weights'])} |",
         f"| frame decisions, hardware = software | {pct(result['frame_agreement'])} |",
         f"| memory-cell states, hardware = software | {pct(result['state_agreement'])} |",
         f"| clip accuracy, hardware | {pct(result['hw_clip_accuracy'])} |",
         f"| clip accuracy, software | {pct(result['sw_clip_accuracy'])} |",
+        "| balanced clip accuracy, hardware / software | "
+        f"{pct(result['hw_balanced_accuracy'])} / {pct(result['sw_balanced_accuracy'])} |",
         "| clip accuracy, software with realized weights | "
         f"{pct(result['sw_quantized_clip_accuracy'])} |",
         f"| average power | {nano(result['avg_power_w'])} |",

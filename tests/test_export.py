@@ -5,6 +5,7 @@ import dataclasses
 import json
 import os
 import re
+import shutil
 from pathlib import Path
 
 import keras
@@ -375,6 +376,26 @@ def test_export_and_verify_commands(tiny_run, tmp_path, capsys, monkeypatch):
     # Other settings do not mix with these results.
     assert main([*command, "3", "--vdd", "0.9"]) == 2
     assert "other settings" in capsys.readouterr().err
+    # A copy of the run (another checkout, files of other times) reads its log back.
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_run, copy)
+    os.utime(copy / "model.keras", (0, 0))
+    calls.clear()
+    assert main(["verify", str(copy), "--data-dir", sample, "--json", "--clips", "3"]) == 0
+    assert not calls and json.loads(capsys.readouterr().out)["n_clips"] == 3
+
+
+def test_agreement_over_the_classes_weighs_few_keywords_as_many_others():
+    from exporters.verify import balanced_mean_of, mean_of
+
+    rows = [{"label": 0, "ok": False}, {"label": 0, "ok": True}] + [{"label": 1, "ok": True}] * 8
+
+    def agrees(row):
+        return row["ok"]
+
+    assert mean_of(rows, agrees) == 0.9
+    assert balanced_mean_of(rows, agrees) == 0.75
+    assert balanced_mean_of([], agrees) is None
 
 
 def test_behavioral_level_decides_as_the_realized_weights(tiny_model):

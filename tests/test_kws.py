@@ -189,9 +189,24 @@ def test_a_few_clips_of_a_split_cover_every_class(tiny_run):
 
     config, _, normalization = load_run(tiny_run)
     _, everything, _ = run_inputs(config, normalization, sample_dir(), "heldout")
-    assert everything.labels[0] == everything.labels[1] == 0  # the split lists "yes" first
+    assert everything.labels[0] == everything.labels[1]  # the split lists a class together
     _, few, x = run_inputs(config, normalization, sample_dir(), "heldout", 4)
     assert sorted(few.labels) == [0, 0, 1, 1] and len(x) == 4
+
+
+def test_heldout_is_every_validation_and_test_clip_and_the_splits_their_draws(tiny_run):
+    from bmru_keras.data.speech_commands import build_clips, sample_dir
+    from bmru_keras.training import run_inputs
+
+    config, _, normalization = load_run(tiny_run)
+    parts = ("validation", "testing")
+    _, every = build_clips(sample_dir(), config.data, config.seed, parts, balance=False)
+    _, heldout, _ = run_inputs(config, normalization, sample_dir(), "heldout")
+    assert [c.key for c in heldout.clips] == [c.key for p in parts for c in every[p]]
+    for part in parts:
+        _, drawn, _ = run_inputs(config, normalization, sample_dir(), part)
+        counts = np.bincount(drawn.labels)
+        assert counts.min() == counts.max() and len(drawn.clips) < len(every[part])
 
 
 def test_a_few_clips_go_round_the_words_of_each_class():

@@ -25,8 +25,9 @@ def test_signoff_prints_every_figure_at_one_point_and_resumes(tiny_run, tmp_path
     assert not tensorflow_start_up_lines(done.stderr), done.stderr
     result = json.loads(done.stdout)
     for key in (
-        "clip_agreement", "avg_power_w", "noise_suppression_min", "corner_kept_fraction",
-        "mc_chips", "mc_mean_accuracy", "mc_worst_accuracy", "sw_accuracy", "transistors",
+        "clip_agreement", "clip_agreement_balanced", "avg_power_w", "noise_suppression_min",
+        "corner_kept_fraction", "mc_chips", "mc_mean_accuracy", "mc_worst_accuracy",
+        "sw_accuracy", "transistors",
     ):  # fmt: skip
         assert key in result, key
     assert result["n_clips"] == 2 and 0 <= result["clip_agreement"] <= 1
