@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bmru_keras.evaluation import clip_decisions
+from bmru_keras.evaluation import balanced_accuracy, clip_decisions, confusion_matrix
 from bmru_keras.parallel import map_unordered, open_log
 from exporters.calibrate import calibration_settings, median_gain
 from exporters.errors import ExportError
@@ -192,8 +192,8 @@ def summarize(rows: list[dict], duration: float) -> dict:
         "state_agreement": mean("state_agreement"),
         "hw_clip_accuracy": mean_of(done, lambda r: r["hw_decision"] == r["label"]),
         "sw_clip_accuracy": mean_of(rows, lambda r: r["sw_decision"] == r["label"]),
-        "hw_balanced_accuracy": balanced_mean_of(done, lambda r: r["hw_decision"] == r["label"]),
-        "sw_balanced_accuracy": balanced_mean_of(rows, lambda r: r["sw_decision"] == r["label"]),
+        "hw_balanced_accuracy": _balanced_accuracy(done, "hw_decision"),
+        "sw_balanced_accuracy": _balanced_accuracy(rows, "sw_decision"),
         "sw_quantized_clip_accuracy": mean_of(
             rows, lambda r: r["sw_quantized_decision"] == r["label"]
         ),
@@ -207,6 +207,15 @@ def summarize(rows: list[dict], duration: float) -> dict:
 
 def mean_of(rows, predicate) -> float | None:
     return float(np.mean([bool(predicate(r)) for r in rows])) if rows else None
+
+
+def _balanced_accuracy(rows, decision: str) -> float | None:
+    """:func:`bmru_keras.evaluation.balanced_accuracy` of the rows' ``decision``."""
+    if not rows:
+        return None
+    labels, decided = (np.array([r[key] for r in rows]) for key in ("label", decision))
+    n = int(max(labels.max(), decided.max())) + 1
+    return balanced_accuracy(confusion_matrix(labels, decided, n))
 
 
 def balanced_mean_of(rows, predicate) -> float | None:
