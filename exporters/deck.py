@@ -64,19 +64,25 @@ class CircuitExport:
         return sum(self.transistors.values())
 
     def fingerprint(self) -> str:
-        """A hash of the complete deck: equal exports, equal fingerprints."""
-        return hashlib.sha256(self.spice().encode()).hexdigest()
+        """A hash of the complete deck, each model file named by a hash of its
+        contents rather than its path: equal exports, equal fingerprints, on
+        any machine and in any checkout (a kept log is read back there)."""
+        files = (*self.models.includes, self.models.library) if self.models else ()
+        contents = {Path(f): hashlib.sha256(Path(f).read_bytes()).hexdigest() for f in files}
+        return hashlib.sha256(self.spice(model_paths=contents).encode()).hexdigest()
 
     def _body(self) -> list[str]:
         lines = [line for line in self.netlist.splitlines() if not line.startswith(".include")]
         return lines[1:]  # without the title
 
-    def spice(self, extra_lines: list[str] = ()) -> str:
-        """A complete deck: models, the library, the top level, extra lines."""
+    def spice(self, extra_lines: list[str] = (), model_paths: dict | None = None) -> str:
+        """A complete deck: models, the library, the top level, extra lines;
+        ``model_paths`` writes model files by other paths
+        (:meth:`~exporters.pdk.ProcessModels.spice_lines`)."""
         return "\n".join(
             [
                 "* bmru-keras export",
-                *(self.models.spice_lines() if self.models else []),
+                *(self.models.spice_lines(model_paths) if self.models else []),
                 self.library,
                 *self._body(),
                 *extra_lines,

@@ -9,7 +9,6 @@ simulates only what is missing.
 """
 
 import dataclasses
-import hashlib
 import json
 from pathlib import Path
 
@@ -23,7 +22,15 @@ from exporters.jobs import decide_job, noise_job
 from exporters.mirrors import characterize
 from exporters.mismatch import mismatched
 from exporters.pdk import GF180_CORNERS
-from exporters.study import StudyOptions, load_clips
+from exporters.study import (
+    StudyOptions,
+    calibration_key,
+    digest,
+    kept_trims,
+    load_clips,
+    model_sha256,
+    nominal_trims,
+)
 from exporters.trims import BiasTrims
 
 TEMPERATURES = (-40.0, 27.0, 85.0)
@@ -61,31 +68,14 @@ def _nominal_export(model, options: StudyOptions, trims: BiasTrims | None = None
     return export_to_circuit(model, options.design, trims=trims)
 
 
-def _nominal_trims(model, options: StudyOptions, x_cal, frame: float) -> BiasTrims | None:
-    """The trims every variant is built with: the nominal circuit's bias
-    trims (:mod:`exporters.calibrate`) measured on the calibration clips
-    ``x_cal`` at ``frame`` seconds per frame (the design's models and
-    supply, 27 C), one setting for every chip; none without ``x_cal``."""
-    if x_cal is None:
-        return None
-    return options.calibrate_chip(
-        model, lambda trims: _nominal_export(model, options, trims), x_cal, frame
-    )
-
-
-def _digest(x: np.ndarray) -> str:
-    """The SHA-256 of an array's bytes: which clips' inputs a log holds."""
-    return hashlib.sha256(np.ascontiguousarray(x)).hexdigest()
-
-
 def _settings(options: StudyOptions, split: str, frame: float, x: np.ndarray, **extra) -> dict:
     """What a study's log must match to be resumed; its results are keyed by
     clip index, so the settings hold the clips' inputs (their hash) too."""
     return {
-        "run_dir": str(options.run_dir),
+        "model_sha256": model_sha256(options.run_dir),  # not its path: a moved run resumes
         "split": split,
         "clips": options.clips,
-        "inputs_sha256": _digest(x),
+        "inputs_sha256": digest(x),
         "frame_s": frame,
         "unit_current_a": options.design.unit_current,
         "vdd_v": options.design.vdd,
@@ -113,7 +103,7 @@ def montecarlo(options: StudyOptions, out: Path) -> dict:
     config, data = run.config, run.data
     split = options.split
     # Per-chip trims start from the untrimmed circuit; else every sample shares the nominal trims.
-    trims = None if options.trim_each else _nominal_trims(model, options, x_cal, run.frame)
+    trims = None if options.trim_each else nominal_trims(model, options, x_cal, run.frame)
     export = _nominal_export(model, options, trims)
     settings = _settings(
         options,
@@ -126,12 +116,7 @@ def montecarlo(options: StudyOptions, out: Path) -> dict:
         trim_each=options.trim_each,
     )
     # What a kept per-chip calibration must match to be read back (with the chip's seed).
-    calibration = {
-        "netlist_sha256": settings["netlist_sha256"],
-        "calibration_inputs_sha256": _digest(x_cal),
-        **calibration_settings(options.calibrate, options.calibration_passes, options.reset_guard),
-        "frame_s": run.frame,
-    }
+    calibration = calibration_key(options, export, x_cal, run.frame) if options.trim_each else {}
     jobs = []
     for trial in range(options.trials):
         seed = options.seed + trial
@@ -210,20 +195,19 @@ def _trimmed_sample(
     per-chip trim, :func:`exporters.calibrate.calibrate` on the calibration
     clips ``x_cal`` at ``frame`` seconds per frame): every rebuild gets the
     same per-device draws. The trims are kept in ``folder/chip_SEED.json``
-    and read back on a resumed study whose ``calibration`` (circuit, clips,
-    passes, frame) is the same (``options.restart`` recalibrates)."""
+    and read back on a resumed study whose ``calibration``
+    (:func:`exporters.study.calibration_key` of the untrimmed nominal circuit)
+    is the same (``options.restart`` recalibrates)."""
 
     def chip(trims):  # draws by device name: the same chip at every pass
         return mismatched(_nominal_export(model, options, trims), seed)
 
-    key = {"seed": seed, **calibration}
-    path = folder / f"chip_{seed}.json"
-    kept = json.loads(path.read_text()) if path.is_file() and not options.restart else {}
-    if kept.get("key") == key:
-        return chip(BiasTrims.from_dict(kept["trims"]))
-    trims = options.calibrate_chip(model, chip, x_cal, frame)
-    folder.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"key": key, "trims": trims.as_dict()}))
+    trims = kept_trims(
+        folder / f"chip_{seed}.json",
+        {"seed": seed, **calibration},
+        lambda: options.calibrate_chip(model, chip, x_cal, frame),
+        options.restart,
+    )
     return chip(trims)
 
 
@@ -235,7 +219,7 @@ def corners(options: StudyOptions, out: Path) -> dict:
     model, x, software, x_cal = run.model, run.x, run.software, run.x_cal
     config, data = run.config, run.data
     split = options.split
-    trims = _nominal_trims(model, options, x_cal, run.frame)
+    trims = nominal_trims(model, options, x_cal, run.frame)
     nominal = options.design.process()
     own = options.design.models is not None
     process = [nominal.corner] if own else (options.process_corners or GF180_CORNERS)
@@ -346,7 +330,7 @@ def noise(options: StudyOptions, out: Path) -> dict:
     run = load_clips(options)
     model, data, x, x_cal = run.model, run.data, run.x, run.x_cal
     split = options.split
-    export = _nominal_export(model, options, _nominal_trims(model, options, x_cal, run.frame))
+    export = _nominal_export(model, options, nominal_trims(model, options, x_cal, run.frame))
     seeds = options.seed + 1 + np.arange(len(x))  # ngspice takes seeds from 1
     jobs = [
         (str(i), export, x[i], options.frames, run.frame, options.input_noise, int(seeds[i]))

@@ -1,15 +1,21 @@
-"""What the circuit studies share: their typed options and one loader of a
-run and its clips (verification, Monte Carlo, corners, noise)."""
+"""What the circuit studies share: their typed options, one loader of a
+run and its clips, and the chip calibrations they keep (verification,
+Monte Carlo, corners, noise)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from exporters.calibrate import PASSES, RESET_GUARD, calibrate
+from exporters.calibrate import PASSES, RESET_GUARD, calibrate, calibration_settings
 from exporters.design import Design
+from exporters.export import export_to_circuit
+from exporters.trims import BiasTrims
 
 
 @dataclass(frozen=True)
@@ -103,3 +109,60 @@ def load_clips(options: StudyOptions) -> RunClips:
         )
     frame = options.frame if options.frame is not None else config.features.hop_ms / 1e3
     return RunClips(config, model, data, x, software, x_cal, frame)
+
+
+def model_sha256(run_dir: str | Path) -> str:
+    """The SHA-256 of a run's ``model.keras``: which model a log holds,
+    wherever the run folder lies."""
+    return hashlib.sha256((Path(run_dir) / "model.keras").read_bytes()).hexdigest()
+
+
+def digest(x: np.ndarray) -> str:
+    """The SHA-256 of an array's bytes: which clips' inputs a log holds."""
+    return hashlib.sha256(np.ascontiguousarray(x)).hexdigest()
+
+
+def calibration_key(options: StudyOptions, untrimmed, x_cal: np.ndarray, frame: float) -> dict:
+    """What names a chip's calibration: the ``untrimmed`` circuit (its deck's
+    fingerprint), the calibration clips' inputs, ``options``' passes and reset
+    guard, and the frame time."""
+    return {
+        "netlist_sha256": untrimmed.fingerprint(),
+        "calibration_inputs_sha256": digest(x_cal),
+        **calibration_settings(options.calibrate, options.calibration_passes, options.reset_guard),
+        "frame_s": frame,
+    }
+
+
+def kept_trims(
+    path: Path, key: dict, measure: Callable[[], BiasTrims], restart: bool = False
+) -> BiasTrims:
+    """The trims kept in the JSON file ``path`` if they were measured for
+    ``key`` (and not ``restart``); else ``measure()``, then kept there."""
+    kept = json.loads(path.read_text()) if path.is_file() and not restart else {}
+    if kept.get("key") == key:
+        return BiasTrims.from_dict(kept["trims"])
+    trims = measure()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"key": key, "trims": trims.as_dict()}))
+    return trims
+
+
+def nominal_trims(model, options: StudyOptions, x_cal, frame: float) -> BiasTrims | None:
+    """The nominal chip's trims (``options.design``, :func:`exporters.calibrate.calibrate`
+    on the calibration clips ``x_cal`` at ``frame`` seconds per frame); none
+    without ``x_cal``. They are kept in ``RUN_DIR/calibration/`` under a hash
+    of their :func:`calibration_key`, so every study of the same chip (the
+    verification, corners, noise, a resumed run) measures them once."""
+    if x_cal is None:
+        return None
+
+    def build(trims):
+        return export_to_circuit(model, options.design, trims=trims)
+
+    key = calibration_key(options, build(None), x_cal, frame)
+    name = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    path = Path(options.run_dir) / "calibration" / f"{name}.json"
+    return kept_trims(
+        path, key, lambda: options.calibrate_chip(model, build, x_cal, frame), options.restart
+    )

@@ -6,7 +6,6 @@ is reported with its error; the others keep their results, which are written
 as they arrive (``clips.jsonl``) so that an interrupted run resumes.
 """
 
-import hashlib
 import json
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ from exporters.errors import ExportError
 from exporters.export import export_to_circuit
 from exporters.simulate import simulate_job
 from exporters.software import quantized_model, realized_states, realized_sums
-from exporters.study import StudyOptions, load_clips
+from exporters.study import StudyOptions, load_clips, model_sha256, nominal_trims
 
 
 def verify_run(options: StudyOptions, out: str | Path | None = None) -> dict:
@@ -29,7 +28,8 @@ def verify_run(options: StudyOptions, out: str | Path | None = None) -> dict:
     With ``options.calibrate`` N, N training clips first calibrate the
     chip's bias currents, ``options.calibration_passes`` times
     (``options.reset_guard``: the reset guard of the cells fed by cells)
-    (:func:`exporters.calibrate.calibrate`).
+    (:func:`exporters.calibrate.calibrate`); the trims are kept in
+    ``RUN_DIR/calibration/`` (:func:`exporters.study.nominal_trims`).
 
     Each clip's row is appended to ``out/clips.jsonl`` as soon as it is
     simulated (``out`` defaults to ``RUN_DIR/verification``); a second call
@@ -41,18 +41,13 @@ def verify_run(options: StudyOptions, out: str | Path | None = None) -> dict:
     design, frame = options.design, run.frame
     workers, scheduler = options.workers, options.scheduler
 
-    def build(trims=None):
-        return export_to_circuit(model, design, trims=trims)
-
-    trims = None
-    if options.calibrate:
-        if design.level == "behavioral":
-            raise ExportError(
-                "calibration trims a transistor-level circuit: the behavioral level has "
-                "ideal elements (drop --calibrate, or use --level transistor)"
-            )
-        trims = options.calibrate_chip(model, build, run.x_cal, frame)
-    export = build(trims)
+    if options.calibrate and design.level == "behavioral":
+        raise ExportError(
+            "calibration trims a transistor-level circuit: the behavioral level has "
+            "ideal elements (drop --calibrate, or use --level transistor)"
+        )
+    trims = nominal_trims(model, options, run.x_cal, frame)
+    export = export_to_circuit(model, design, trims=trims)
     software = model.predict(x, batch_size=256, verbose=0)
     realized = quantized_model(model, export)
     quantized = realized.predict(x, batch_size=256, verbose=0)
@@ -67,12 +62,10 @@ def verify_run(options: StudyOptions, out: str | Path | None = None) -> dict:
         "vdd_v": design.vdd,
         "frame_s": frame,
         "temperature_c": temperature,
-        "models": None
+        "models": None  # by file name: the netlist's hash holds the files' contents
         if export.models is None
-        else [str(export.models.library), export.models.corner],
-        "model_sha256": hashlib.sha256(
-            (Path(options.run_dir) / "model.keras").read_bytes()
-        ).hexdigest(),
+        else [Path(export.models.library).name, export.models.corner],
+        "model_sha256": model_sha256(options.run_dir),
         "netlist_sha256": export.fingerprint(),
         **calibration_settings(options.calibrate, options.calibration_passes, options.reset_guard),
         "output_capacitance_f": design.output_capacitance,

@@ -385,6 +385,27 @@ def test_export_and_verify_commands(tiny_run, tmp_path, capsys, monkeypatch):
     assert not calls and json.loads(capsys.readouterr().out)["n_clips"] == 3
 
 
+def test_a_fingerprint_names_model_files_by_their_contents_not_their_paths(tiny_model, tmp_path):
+    export = export_to_circuit(tiny_model, unit_current=UNIT)
+    models = export.models
+    files = [models.library, *models.includes]
+    for f in files:
+        shutil.copy(f, tmp_path / Path(f).name)
+    moved = dataclasses.replace(
+        export,
+        models=dataclasses.replace(
+            models,
+            library=tmp_path / Path(models.library).name,
+            includes=tuple(tmp_path / Path(f).name for f in models.includes),
+        ),
+    )
+    assert moved.spice() != export.spice()  # another checkout's paths
+    assert moved.fingerprint() == export.fingerprint()
+    with open(moved.models.includes[0], "a") as file:  # other models
+        file.write("* edited\n")
+    assert moved.fingerprint() != export.fingerprint()
+
+
 def test_agreement_over_the_classes_weighs_few_keywords_as_many_others():
     from exporters.verify import balanced_mean_of, mean_of
 
@@ -455,6 +476,50 @@ def test_calibration_brings_cell_inputs_to_the_software(tiny_run, tmp_path):
     assert plain["unit_device_um"] == [4.0, 8.0] and plain["cell_ratio"] == Design.cell_ratio
     # The cells switch where the software's do against the current they receive.
     assert tuned["state_agreement"] >= plain["state_agreement"] - 0.01
+
+
+def test_a_chip_s_calibration_is_kept_and_measured_again_only_when_it_changes(
+    tiny_run, tmp_path, monkeypatch
+):
+    from exporters import study
+    from exporters.design import Design
+    from exporters.study import StudyOptions, kept_trims, load_clips, nominal_trims
+    from exporters.trims import BiasTrims
+
+    measured = []
+
+    def measure():
+        measured.append(1)
+        return BiasTrims(biases={"classifier": np.array([0.1 * len(measured), 0.0])})
+
+    path = tmp_path / "chip.json"
+    first = kept_trims(path, {"seed": 1}, measure)
+    assert kept_trims(path, {"seed": 1}, measure).as_dict() == first.as_dict()
+    assert len(measured) == 1
+    kept_trims(path, {"seed": 2}, measure)  # another chip or calibration
+    kept_trims(path, {"seed": 2}, measure, restart=True)
+    assert len(measured) == 3
+    # The nominal chip's trims are kept with the run: a second study reads them back.
+    run = shutil.copytree(tiny_run, tmp_path / "run", ignore=shutil.ignore_patterns("calibration"))
+    options = StudyOptions(run, sample_dir(), clips=1, design=Design(unit_current=UNIT))
+    options = dataclasses.replace(options, calibrate=2, calibration_passes=1)
+    clips = load_clips(options)
+    trims = nominal_trims(clips.model, options, clips.x_cal, clips.frame)
+    assert len(list((run / "calibration").glob("*.json"))) == 1
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("calibrated again")
+
+    monkeypatch.setattr(study, "calibrate", refuse)
+    again = nominal_trims(clips.model, options, clips.x_cal, clips.frame)
+    assert again.as_dict() == trims.as_dict()
+    with pytest.raises(AssertionError, match="calibrated again"):  # another design point
+        nominal_trims(
+            clips.model,
+            dataclasses.replace(options, design=Design(unit_current=2 * UNIT)),
+            clips.x_cal,
+            clips.frame,
+        )
 
 
 def test_studies_feed_the_circuit_at_the_run_s_feature_hop(tiny_run, tmp_path):

@@ -4,6 +4,7 @@ Monte Carlo mismatch and corners in real ngspice."""
 import dataclasses
 import json
 import runpy
+import shutil
 from pathlib import Path
 
 import keras
@@ -142,6 +143,12 @@ def test_montecarlo_and_corners_commands_log_and_resume(tiny_run, tmp_path, caps
     assert len(log) == 1 + 2
     # Resumed: nothing left to simulate, the same answer.
     assert main(["robustness", "montecarlo", *common, *out, "--trials", "2"]) == 0
+    assert json.loads(capsys.readouterr().out)["flip_rate"] == result["flip_rate"]
+    assert len((tmp_path / "montecarlo.jsonl").read_text().splitlines()) == 3
+    # The same run in another folder (another checkout) resumes the same log.
+    copy = shutil.copytree(tiny_run, tmp_path / "copy")
+    moved = [str(copy), *common[1:], *out, "--trials", "2"]
+    assert main(["robustness", "montecarlo", *moved]) == 0, capsys.readouterr().err
     assert json.loads(capsys.readouterr().out)["flip_rate"] == result["flip_rate"]
     assert len((tmp_path / "montecarlo.jsonl").read_text().splitlines()) == 3
     # Other clips under the same options (a changed subset rule) are not read
