@@ -29,9 +29,9 @@ from exporters.study import (
     kept_trims,
     load_clips,
     model_sha256,
+    nominal_export,
     nominal_trims,
 )
-from exporters.trims import BiasTrims
 
 TEMPERATURES = (-40.0, 27.0, 85.0)
 SUPPLY_SCALES = (0.9, 1.0, 1.1)
@@ -61,11 +61,6 @@ def run_logged(
             file.flush()
             results[key] = result
     return results
-
-
-def _nominal_export(model, options: StudyOptions, trims: BiasTrims | None = None):
-    """``model`` exported at the study's design, with ``trims`` if any."""
-    return export_to_circuit(model, options.design, trims=trims)
 
 
 def _settings(options: StudyOptions, split: str, frame: float, x: np.ndarray, **extra) -> dict:
@@ -104,7 +99,7 @@ def montecarlo(options: StudyOptions, out: Path) -> dict:
     split = options.split
     # Per-chip trims start from the untrimmed circuit; else every sample shares the nominal trims.
     trims = None if options.trim_each else nominal_trims(model, options, x_cal, run.frame)
-    export = _nominal_export(model, options, trims)
+    export = nominal_export(model, options, trims)
     settings = _settings(
         options,
         split,
@@ -200,7 +195,7 @@ def _trimmed_sample(
     is the same (``options.restart`` recalibrates)."""
 
     def chip(trims):  # draws by device name: the same chip at every pass
-        return mismatched(_nominal_export(model, options, trims), seed)
+        return mismatched(nominal_export(model, options, trims), seed)
 
     trims = kept_trims(
         folder / f"chip_{seed}.json",
@@ -330,7 +325,7 @@ def noise(options: StudyOptions, out: Path) -> dict:
     run = load_clips(options)
     model, data, x, x_cal = run.model, run.data, run.x, run.x_cal
     split = options.split
-    export = _nominal_export(model, options, nominal_trims(model, options, x_cal, run.frame))
+    export = nominal_export(model, options, nominal_trims(model, options, x_cal, run.frame))
     seeds = options.seed + 1 + np.arange(len(x))  # ngspice takes seeds from 1
     jobs = [
         (str(i), export, x[i], options.frames, run.frame, options.input_noise, int(seeds[i]))

@@ -148,6 +148,11 @@ def kept_trims(
     return trims
 
 
+def nominal_export(model, options: StudyOptions, trims: BiasTrims | None = None):
+    """``model`` exported at the study's design, with ``trims`` if any."""
+    return export_to_circuit(model, options.design, trims=trims)
+
+
 def nominal_trims(model, options: StudyOptions, x_cal, frame: float) -> BiasTrims | None:
     """The nominal chip's trims (``options.design``, :func:`exporters.calibrate.calibrate`
     on the calibration clips ``x_cal`` at ``frame`` seconds per frame); none
@@ -158,7 +163,7 @@ def nominal_trims(model, options: StudyOptions, x_cal, frame: float) -> BiasTrim
         return None
 
     def build(trims):
-        return export_to_circuit(model, options.design, trims=trims)
+        return nominal_export(model, options, trims)
 
     key = calibration_key(options, build(None), x_cal, frame)
     name = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]

@@ -16,10 +16,15 @@ from bmru_keras.evaluation import balanced_accuracy, clip_decisions, confusion_m
 from bmru_keras.parallel import map_unordered, open_log
 from exporters.calibrate import calibration_settings, median_gain
 from exporters.errors import ExportError
-from exporters.export import export_to_circuit
 from exporters.simulate import simulate_job
 from exporters.software import quantized_model, realized_states, realized_sums
-from exporters.study import StudyOptions, load_clips, model_sha256, nominal_trims
+from exporters.study import (
+    StudyOptions,
+    load_clips,
+    model_sha256,
+    nominal_export,
+    nominal_trims,
+)
 
 
 def verify_run(options: StudyOptions, out: str | Path | None = None) -> dict:
@@ -47,7 +52,7 @@ def verify_run(options: StudyOptions, out: str | Path | None = None) -> dict:
             "ideal elements (drop --calibrate, or use --level transistor)"
         )
     trims = nominal_trims(model, options, run.x_cal, frame)
-    export = export_to_circuit(model, design, trims=trims)
+    export = nominal_export(model, options, trims)
     software = model.predict(x, batch_size=256, verbose=0)
     realized = quantized_model(model, export)
     quantized = realized.predict(x, batch_size=256, verbose=0)
