@@ -29,11 +29,17 @@ The input probe does not see the cell's comparator (its input copy against
 its threshold sink, its feedback mirror): the cell's state does. A frame
 whose cell started low either rose (its input, at its highest in the frame,
 reached the up point) or held (it did not); likewise for frames that
-started high, with the input's lowest. Each pass takes as each cell's up
-and down points those that explain the most frames (among them the nearest
-to where the software switches, ``g beta + o``: no change when the frames
-cannot tell), and its comparator error as where it switched less where it
-was set; the next setting subtracts it (:meth:`BiasTrims.switching_points`).
+started high, with the input's lowest. Only steady frames count: those
+whose input stays within :data:`TRANSIENT` units of the span of its two
+samples (the previous frame's and its own). A glitch between the samples
+(an upstream cell switching at the frame edge) is too brief to say where
+the comparator switches on a held input, and counting it set cells to
+switch early on steady inputs (``docs/results.md``, "Calibrated on steady
+frames"). Each pass takes as each cell's up and down points those that
+explain the most steady frames (among them the nearest to where the
+software switches, ``g beta + o``: no change when the frames cannot tell),
+and its comparator error as where it switched less where it was set; the
+next setting subtracts it (:meth:`BiasTrims.switching_points`).
 
 Last, with a ``reset_guard`` g, the cells of each memory layer fed by
 another memory layer's states are set to reset g units below their
@@ -59,10 +65,11 @@ from exporters.software import probe_readings, quantized_model
 from exporters.trims import BiasTrims
 
 PASSES = 3  # calibration rounds by default (see the module docstring)
-VERSION = 2  # of the procedure: a kept calibration of another version is not reused
+VERSION = 3  # of the procedure: a kept calibration of another version is not reused
 RESET_GUARD = 0.0  # units: the down points of cells fed by other cells, set lower
 MIN_SIGNAL = 0.3  # units: smaller software values (or differences) carry no gain information
 MAX_PAIRED = 2000  # frames a gain is fitted on (2 million pairs)
+TRANSIENT = 0.01  # units: an input this far beyond both samples of its frame: not steady
 
 
 def median_gain(hw: np.ndarray, sw: np.ndarray) -> float | None:
@@ -124,15 +131,24 @@ class Crossings:
     fell: np.ndarray
 
 
-def crossings(states: np.ndarray, ranges: np.ndarray) -> list[Crossings]:
+def crossings(states: np.ndarray, ranges: np.ndarray, samples: np.ndarray) -> list[Crossings]:
     """Per cell, the :class:`Crossings` of clips whose states are ``states``
-    ``(clips, frames, units)`` bool and whose inputs span ``ranges``
-    ``(clips, frames, units, 2)`` (lowest, highest) in each frame; each
-    clip starts low."""
+    ``(clips, frames, units)`` bool, whose inputs span ``ranges`` ``(clips,
+    frames, units, 2)`` (lowest, highest) in each frame and are ``samples``
+    ``(clips, frames, units)`` at each frame's sample; each clip starts low.
+    Only steady frames count: not the first, and not one whose input goes
+    more than :data:`TRANSIENT` beyond both its own and the previous sample
+    on the side that decides (below them for a cell that started high,
+    above for one that started low)."""
     before = np.concatenate([np.zeros_like(states[:, :1]), states[:, :-1]], axis=1)
+    previous = np.concatenate([samples[:, :1], samples[:, :-1]], axis=1)
+    later = np.arange(states.shape[1])[None, :, None] > 0
+    steady_low = later & (ranges[..., 1] <= np.maximum(previous, samples) + TRANSIENT)
+    steady_high = later & (ranges[..., 0] >= np.minimum(previous, samples) - TRANSIENT)
     cells = []
     for k in range(states.shape[-1]):
-        low, high = ~before[..., k], before[..., k]
+        low = ~before[..., k] & steady_low[..., k]
+        high = before[..., k] & steady_high[..., k]
         cells.append(
             Crossings(
                 ranges[..., k, 1][low],
@@ -204,7 +220,8 @@ def measure_trims(
     for layer in results[done[0]]["candidate_range"]:
         states = np.stack([results[i]["states"][layer] for i in done])
         ranges = np.stack([results[i]["candidate_range"][layer] for i in done])
-        measurement.crossings[layer] = crossings(states, ranges)
+        samples = np.stack([results[i]["candidates"][layer] for i in done])
+        measurement.crossings[layer] = crossings(states, ranges, samples)
     return measurement
 
 

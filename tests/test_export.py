@@ -596,14 +596,25 @@ def test_trims_separate_an_offset_from_a_gain():
 def test_a_cells_switching_points_are_read_from_its_states_and_input():
     from exporters.calibrate import crossings, switching_point
 
-    # One clip, one cell: low, rises in frame 1, holds, falls in frame 3.
-    states = np.array([[[False], [True], [True], [False], [False]]])
-    ranges = np.array([[[[0.1, 0.3]], [[0.2, 0.9]], [[0.5, 0.7]], [[0.05, 0.6]], [[0.0, 0.4]]]])
-    (cell,) = crossings(states, ranges)
-    np.testing.assert_array_equal(cell.highest, [0.3, 0.9, 0.4])  # frames that started low
-    np.testing.assert_array_equal(cell.rose, [False, True, False])
-    np.testing.assert_array_equal(cell.lowest, [0.5, 0.05])  # frames that started high
+    # One clip, one cell: low, rises in frame 1, holds, falls in frame 4.
+    # Frame 0 (the start) does not count, nor frame 3, whose input dips to
+    # 0.1 between samples of 0.6 and 0.5 (a glitch at the frame edge).
+    states = np.array([[[False], [True], [True], [True], [False], [False]]])
+    samples = np.array([[[0.3], [0.9], [0.6], [0.5], [0.05], [0.4]]])
+    ranges = np.array(
+        [[[[0.1, 0.3]], [[0.3, 0.9]], [[0.6, 0.9]], [[0.1, 0.6]], [[0.05, 0.5]], [[0.05, 0.4]]]]
+    )
+    (cell,) = crossings(states, ranges, samples)
+    np.testing.assert_array_equal(cell.highest, [0.9, 0.4])  # steady frames that started low
+    np.testing.assert_array_equal(cell.rose, [True, False])
+    np.testing.assert_array_equal(cell.lowest, [0.6, 0.05])  # steady frames that started high
     np.testing.assert_array_equal(cell.fell, [False, True])
+    # A peak above both samples makes a frame that started low unsteady; a
+    # dip does not (it cannot raise the cell).
+    ranges[0, 5, 0] = [0.05, 0.5]
+    np.testing.assert_array_equal(crossings(states, ranges, samples)[0].highest, [0.9])
+    ranges[0, 5, 0] = [-0.3, 0.4]
+    np.testing.assert_array_equal(crossings(states, ranges, samples)[0].highest, [0.9, 0.4])
     # A comparator that switches at 0.6 where it was meant to at 0.45: the
     # frames say so, whatever the target; a target they cannot tell from it stays.
     rng = np.random.default_rng(1)
