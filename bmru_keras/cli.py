@@ -614,7 +614,8 @@ def build_parser() -> argparse.ArgumentParser:
     robust.add_argument(
         "--trim-each", action="store_true",
         help="montecarlo: calibrate every sample on its own --calibrate N clips (a tester's "
-        "per-chip calibration, bias currents only)",
+        "per-chip calibration, bias currents only); corners: every process corner, at 27 C "
+        "and the nominal supply",
     )  # fmt: skip
     robust.add_argument("--workers", type=_count(1), default=1)
     robust.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask cluster")

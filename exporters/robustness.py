@@ -209,7 +209,12 @@ def _trimmed_sample(
 def corners(options: StudyOptions, out: Path) -> dict:
     """Process corners x temperatures (-40, 27, 85 C) x supplies (+-10 %):
     accuracy and agreement with software at each, and whether the clips the
-    nominal circuit decides correctly stay correct at every corner."""
+    nominal circuit decides correctly stay correct at every corner. Every
+    corner gets the nominal chip's trims; with ``options.trim_each``, each
+    process corner gets its own, measured at 27 C and the nominal supply (a
+    tester's per-chip calibration; temperature and supply stay untrimmed)."""
+    if options.trim_each and not options.calibrate:
+        raise ExportError("--trim-each trims every process corner on --calibrate N clips: give N")
     run = load_clips(options)
     model, x, software, x_cal = run.model, run.x, run.software, run.x_cal
     config, data = run.config, run.data
@@ -225,14 +230,24 @@ def corners(options: StudyOptions, out: Path) -> dict:
     sizing = characterize(
         options.design.unit_sizing(), nominal, options.design.unit_current, options.design.vdd
     )
+
+    def made_in(corner):  # the nominal circuit made in that process, at the nominal supply
+        return options.design.replace(
+            models=dataclasses.replace(nominal, corner=corner), sizing=sizing
+        )
+
+    trims_of = {
+        corner: nominal_trims(
+            model, dataclasses.replace(options, design=made_in(corner)), x_cal, run.frame
+        )
+        if options.trim_each and corner != nominal.corner
+        else trims
+        for corner in process
+    }
     jobs, fingerprints = [], []
     for corner, temperature, scale in grid:
-        design = options.design.replace(
-            models=dataclasses.replace(nominal, corner=corner),
-            vdd=options.design.vdd * scale,
-            sizing=sizing,
-        )
-        export = export_to_circuit(model, design, trims=trims)
+        design = made_in(corner).replace(vdd=options.design.vdd * scale)
+        export = export_to_circuit(model, design, trims=trims_of[corner])
         fingerprints.append(export.fingerprint())
         key = f"{corner}/{temperature:g}/{scale:g}"
         jobs += [
@@ -273,6 +288,7 @@ def corners(options: StudyOptions, out: Path) -> dict:
     nominal_right = decided[nominal_key] == data.labels if nominal_key in decided else None
     result = {
         **settings,
+        "trim_each": options.trim_each,
         "n_clips": len(x),
         "sw_clip_accuracy": float(np.mean(software == data.labels)),
         "corners": rows,
@@ -298,8 +314,9 @@ def corners(options: StudyOptions, out: Path) -> dict:
             f"# Corners: {options.run_dir}",
             "",
             f"{len(grid)} corners x {len(x)} clips of `{split}`, "
-            f"{options.design.unit_current:g} A per unit. "
-            f"Clips the software decides correctly: {result['sw_correct']}; of those, "
+            f"{options.design.unit_current:g} A per unit"
+            + (", each process trimmed at 27 C" if options.trim_each else "")
+            + f". Clips the software decides correctly: {result['sw_correct']}; of those, "
             f"correct at every corner: {result['sw_correct_at_all_corners']}; kept at "
             f"{_pct(result['corner_kept_fraction'])} % of (clip, corner) pairs."
             + (

@@ -30,7 +30,8 @@ class StudyOptions:
     ``frame``: seconds per frame of the simulated inputs (None: the run's
     feature hop, ``features.hop_ms``, the rate the circuit is fed at);
     ``scheduler``: a Dask address or client. The rest belong to one study:
-    ``trials``, ``seed``, ``trim_each`` (Monte Carlo), ``process_corners``,
+    ``trials``, ``seed`` (Monte Carlo), ``trim_each`` (Monte Carlo and
+    corners: each chip or process calibrated on its own), ``process_corners``,
     ``temperatures``, ``supply_scales`` (corners; None: the full grid),
     ``frames``, ``input_noise`` (noise)."""
 

@@ -213,6 +213,29 @@ def test_montecarlo_trims_each_sample_on_request(tiny_run, tmp_path, capsys, mon
         main([*command, "--calibrate", "2", "--calibration-passes", "2", "--json"])
 
 
+def test_corners_trim_each_process_on_request(tiny_run, tmp_path, capsys):
+    from bmru_keras.cli import main
+
+    run = shutil.copytree(tiny_run, tmp_path / "run")  # its calibration/ folder is counted
+    command = ["robustness", "corners", str(run), "--data-dir", str(sample_dir()), "--clips", "1"]
+    command += ["--process-corners", "ff", "--temperatures", "27"]
+    command += ["--supply-scales", "1", "--json"]
+    assert main([*command, "--out", str(tmp_path / "each"), "--trim-each"]) == 2
+    assert "--trim-each trims every process corner on --calibrate N" in capsys.readouterr().err
+    trim = ["--calibrate", "1", "--calibration-passes", "1"]
+    assert main([*command, "--out", str(tmp_path / "nominal"), *trim]) == 0
+    nominal = json.loads(capsys.readouterr().out)
+    assert not nominal["trim_each"]
+    assert len(list((run / "calibration").glob("*.json"))) == 1  # the nominal chip's
+    assert main([*command, "--out", str(tmp_path / "each"), *trim, "--trim-each"]) == 0
+    each = json.loads(capsys.readouterr().out)
+    assert each["trim_each"] and all(r["n_failed"] == 0 for r in each["corners"])
+    # The ff chip was measured on its own, beside the nominal one, and its
+    # circuit is programmed with its own trims.
+    assert len(list((run / "calibration").glob("*.json"))) == 2
+    assert each["netlist_sha256"] != nominal["netlist_sha256"]
+
+
 def test_noise_command_writes_into_a_new_folder_and_resumes(tiny_run, tmp_path, capsys):
     from bmru_keras.cli import main
 

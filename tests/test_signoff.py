@@ -33,6 +33,7 @@ def test_signoff_prints_every_figure_at_one_point_and_resumes(tiny_run, tmp_path
     assert result["n_clips"] == 2 and 0 <= result["clip_agreement"] <= 1
     assert 0 < result["avg_power_w"] < 1e-6 and result["transistors"] > 0
     assert result["corners"] == 1 and result["corner_clips"] == 1 and result["mc_chips"] == 1
+    assert result["corner_trims"] == "nominal"  # the nominal chip's trims at every corner
     assert json.loads((tmp_path / "signoff.json").read_text()) == result
     # Resumed: every simulation is read back from the parts' logs, the same figures.
     again = run_as_user(command)
