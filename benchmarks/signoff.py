@@ -8,7 +8,8 @@ currents only, exporters/trims.py).
         [--noise-clips 8] [--noise-frames 60]
         [--corner-clips 20] [--process-corners ...] [--temperatures ...]
         [--supply-scales ...] [--corner-trims nominal|process] [--mc-chips 20] [--mc-clips 40]
-        [--unit-device W_UM L_UM] [--parts verify noise corners montecarlo] [--workers 2]
+        [--unit-device W_UM L_UM] [--switch-device W_UM L_UM]
+        [--parts verify noise corners montecarlo] [--workers 2]
         [--scheduler ADDRESS] [--out DIR] [--json]
 
 Parts:
@@ -109,6 +110,8 @@ def main() -> None:
         "output_capacitance_f": design.output_capacitance,
         "reset_guard_units": guard,
     }
+    if design.switch_device is not None:  # only when set: earlier summaries still match
+        point["switch_device_um"] = [round(1e6 * v, 3) for v in design.switch_device]
     if summary.get("design") != point:
         summary = {}
     summary["design"] = point

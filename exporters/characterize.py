@@ -66,9 +66,8 @@ def characterize_cell(
     k = design.cell_ratio
     ramp = [(0, 0), (ramp_seconds, peak), (2 * ramp_seconds, 0)]
     step = 2 * ramp_seconds / 4000
-    cells = "\n".join(
-        subcircuit_text(sub, models) for sub in cell_library(design.output_capacitance, k)
-    )
+    library = cell_library(design.output_capacitance, k, design.switch_device)
+    cells = "\n".join(subcircuit_text(sub, models) for sub in library)
     deck = "\n".join(
         [
             "* one FQ-BMRU cell, its input ramped up and down",
