@@ -7,8 +7,9 @@ currents only, exporters/trims.py).
         [--clips N] [--calibrate 16] [--calibration-passes 3] [--reset-guard 0]
         [--noise-clips 8] [--noise-frames 60]
         [--corner-clips 20] [--process-corners ...] [--temperatures ...]
-        [--supply-scales ...] [--corner-trims nominal|process] [--mc-chips 20] [--mc-clips 40]
-        [--unit-device W_UM L_UM] [--parts verify noise corners montecarlo] [--workers 2]
+        [--supply-scales ...] [--corner-trims process|nominal] [--mc-chips 20] [--mc-clips 40]
+        [--unit-device W_UM L_UM] [--switch-device W_UM L_UM]
+        [--parts verify noise corners montecarlo] [--workers 2]
         [--scheduler ADDRESS] [--out DIR] [--json]
 
 Parts:
@@ -17,10 +18,10 @@ Parts:
 - noise: transient noise at every memory cell (--noise-clips clips,
   --noise-frames frames each);
 - corners: process corners x temperatures x supplies (default the full grid,
-  5 x 3 x 3), --corner-clips clips each, the nominal calibration kept
-  (--corner-trims process: each process corner calibrated on its own at
-  27 C and the nominal supply, as a tester trims each chip; logged in
-  corners_process_trims/);
+  5 x 3 x 3), --corner-clips clips each, each process corner calibrated on
+  its own at 27 C and the nominal supply, as a tester trims each chip
+  (--corner-trims nominal: the nominal chip's trims at every corner, logged
+  in corners_nominal_trims/);
 - montecarlo: --mc-chips mismatch samples, each calibrated on its own (a
   tester's per-chip calibration, bias currents only), --mc-clips clips each.
 
@@ -65,7 +66,7 @@ def main() -> None:
     parser.add_argument("--process-corners", nargs="+")
     parser.add_argument("--temperatures", type=float, nargs="+")
     parser.add_argument("--supply-scales", type=float, nargs="+")
-    parser.add_argument("--corner-trims", choices=["nominal", "process"], default="nominal")
+    parser.add_argument("--corner-trims", choices=["process", "nominal"], default="process")
     parser.add_argument("--mc-chips", type=int, default=20)
     parser.add_argument("--mc-clips", type=int, default=40)
     parser.add_argument(
@@ -109,6 +110,8 @@ def main() -> None:
         "output_capacitance_f": design.output_capacitance,
         "reset_guard_units": guard,
     }
+    if design.switch_device is not None:  # only when set: earlier summaries still match
+        point["switch_device_um"] = [round(1e6 * v, 3) for v in design.switch_device]
     if summary.get("design") != point:
         summary = {}
     summary["design"] = point
@@ -140,7 +143,7 @@ def main() -> None:
         summary["noise_suppression_median"] = result["noise_suppression_median"]
     if "corners" in args.parts:
         each = args.corner_trims == "process"
-        folder = out / ("corners_process_trims" if each else "corners")
+        folder = out / ("corners" if each else "corners_nominal_trims")
         folder.mkdir(parents=True, exist_ok=True)
         run = options(
             clips=args.corner_clips,

@@ -226,13 +226,18 @@ def _circuit_options(parser: argparse.ArgumentParser, level: bool = True) -> Non
         help=f"the unit transistor, um (default {unit[0]:g} {unit[1]:g}; mismatch falls "
         "as 1/sqrt(W L))",
     )  # fmt: skip
+    models.add_argument(
+        "--switch-device", type=float, nargs=2, metavar=("W_UM", "L_UM"),
+        help="the memory cell's two switches, um (default: the unit device; narrow "
+        "and long, they leak less when hot)",
+    )  # fmt: skip
     models.add_argument("--nmos", help="NMOS device name in --model-library")
     models.add_argument("--pmos", help="PMOS device name in --model-library")
 
 
 def _design(args: argparse.Namespace):
     """The :class:`exporters.design.Design` the circuit options name."""
-    from exporters.design import Design
+    from exporters.design import Design, switch_fields
     from exporters.errors import ExportError
     from exporters.pdk import ProcessModels
 
@@ -243,6 +248,7 @@ def _design(args: argparse.Namespace):
         output_capacitance=args.output_capacitance, unit_width=width, unit_length=length,
         cell_ratio=args.cell_ratio,
         temperature=getattr(args, "temperature", 27.0),
+        **switch_fields(args.switch_device),
     )  # fmt: skip
     if not args.model_library:
         if args.nmos or args.pmos or args.model_include:
@@ -490,6 +496,9 @@ def build_parser() -> argparse.ArgumentParser:
         "amplitude 0.71)",
     )
     _circuit_options(characterize, level=False)
+    characterize.add_argument(
+        "--temperature", type=float, default=27.0, help="degrees C (default 27)"
+    )
     characterize.add_argument("--out", help="folder for hysteresis.png and the JSON")
     characterize.add_argument("--json", action="store_true")
     characterize.set_defaults(handler=_characterize)

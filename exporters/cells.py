@@ -1,7 +1,8 @@
 """The SPICE subcircuits the exported circuits are made of.
 
 All currents flow in subthreshold; every transistor is the process's unit
-device (``models.width`` x ``models.length``), mirror ratios scale its width.
+device (``models.width`` x ``models.length``), mirror ratios scale its width;
+the cell's two switches may be sized on their own (``cell_library``).
 
 ``fqbmru_cell`` (9 transistors, a current-mode Schmitt trigger)::
 
@@ -57,21 +58,31 @@ CELL_BIASES = (("th", "I_thresh"), ("wd", "I_width"), ("gn", "I_gain"))
 
 
 def cell_library(
-    output_capacitance: float = OUTPUT_CAPACITANCE, cell_ratio: int = 1
+    output_capacitance: float = OUTPUT_CAPACITANCE,
+    cell_ratio: int = 1,
+    switch: tuple[float, float] | None = None,
 ) -> list[Subcircuit]:
     """The library cells, their unit devices sized by the ``w`` / ``l``
     parameters; no output capacitor when ``output_capacitance`` is 0.
     ``cell_ratio`` k: the cell runs at k times the currents it receives and
-    passes on (``M1`` and ``M4`` are k unit devices in parallel)."""
+    passes on (``M1`` and ``M4`` are k unit devices in parallel).
+    ``switch``: (width, length) in metres of the two switches ``M3`` and
+    ``M6`` (None: the unit device). They copy no current, so they need not
+    match the mirrors; narrower and longer, they leak less when off (a
+    leaking ``M6`` feeds ``I_width`` back early and lowers the rising
+    threshold when hot: ``docs/circuits.md``, "Switch devices")."""
     if output_capacitance < 0:
         raise ValueError(f"output_capacitance={output_capacitance:g} F: give 0 or more")
+    if switch is not None and not (len(switch) == 2 and min(switch) > 0):
+        raise ValueError(f"switch={switch!r}: give (width, length) in metres, both > 0")
+    sw_w, sw_l = switch if switch is not None else (None, None)
     cell = [
         Device("M1", "p", "v0", "in_p", "vdd", "vdd", m=cell_ratio),
         Device("M2", "n", "v0", "th_n", "gnd", "gnd"),
-        Device("M3", "n", "out", "v0", "tg", "gnd"),
+        Device("M3", "n", "out", "v0", "tg", "gnd", sw_w, sw_l),
         Device("M4", "p", "out", "out", "vdd", "vdd", m=cell_ratio),
         Device("M5", "n", "tg", "gn_n", "gnd", "gnd"),
-        Device("M6", "n", "fb", "v0", "tw", "gnd"),
+        Device("M6", "n", "fb", "v0", "tw", "gnd", sw_w, sw_l),
         Device("M7", "p", "fb", "fb", "vdd", "vdd"),
         Device("M8", "n", "tw", "wd_n", "gnd", "gnd"),
         Device("M9", "p", "v0", "fb", "vdd", "vdd"),

@@ -47,6 +47,8 @@ class Design:
             noise suppression needs.
         unit_width, unit_length: the unit device, metres (mismatch falls as
             ``1 / sqrt(W L)``), when ``models`` is not given.
+        switch_width, switch_length: the memory cell's two switches, metres
+            (None: the unit device; :func:`exporters.cells.cell_library`).
         models: your own :class:`~exporters.pdk.ProcessModels`; None: GF180MCU.
         sizing: the realizable mirrors; None: the unit device's defaults,
             their copy ratios measured in ngspice (:mod:`exporters.mirrors`).
@@ -62,6 +64,8 @@ class Design:
     cell_ratio: int = 2
     unit_width: float = 4e-6
     unit_length: float = 8e-6
+    switch_width: float | None = None
+    switch_length: float | None = None
     models: ProcessModels | None = None
     sizing: Sizing | None = None
     bias_dac: BiasDac = BiasDac()
@@ -86,6 +90,12 @@ class Design:
             raise ExportError(
                 f"unit device {self.unit_width:g} m x {self.unit_length:g} m: give positive sizes"
             )
+        switch = (self.switch_width, self.switch_length)
+        if switch != (None, None) and not (None not in switch and min(switch) > 0):
+            raise ExportError(
+                f"switch device {switch}: give both width and length, in metres, > 0 "
+                "(or neither: the unit device)"
+            )
         if self.models is None and self.corner not in GF180_CORNERS:
             raise ExportError(
                 f"unknown GF180MCU corner {self.corner!r}; choose from {GF180_CORNERS}"
@@ -97,6 +107,13 @@ class Design:
     def unit_device_um(self) -> tuple[float, float]:
         """The unit device (width, length) in micrometres, as commands take it."""
         return 1e6 * self.unit_width, 1e6 * self.unit_length
+
+    @property
+    def switch_device(self) -> tuple[float, float] | None:
+        """The cell switches' (width, length) in metres; None: the unit device."""
+        if self.switch_width is None:
+            return None
+        return self.switch_width, self.switch_length
 
     def replace(self, **changes) -> Design:
         return dataclasses.replace(self, **changes)
@@ -120,7 +137,7 @@ class Design:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """A script's options for the design point: ``--unit-current``, ``--vdd``,
-    ``--cell-ratio``, ``--unit-device`` and ``--output-capacitance``
+    ``--cell-ratio``, ``--unit-device``, ``--switch-device`` and ``--output-capacitance``
     (:func:`from_arguments` reads them), defaulting to :class:`Design`'s."""
     parser.add_argument("--unit-current", type=float, default=Design.unit_current)
     parser.add_argument("--vdd", type=float, default=Design.vdd)
@@ -129,6 +146,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--unit-device", type=float, nargs=2, metavar=("W_UM", "L_UM"),
         default=Design().unit_device_um,
         help="the unit transistor in um (mismatch falls as 1/sqrt(W L))",
+    )  # fmt: skip
+    parser.add_argument(
+        "--switch-device", type=float, nargs=2, metavar=("W_UM", "L_UM"),
+        help="the memory cell's two switches in um (default: the unit device)",
     )  # fmt: skip
     parser.add_argument(
         "--output-capacitance", type=float, default=Design.output_capacitance,
@@ -142,4 +163,13 @@ def from_arguments(args: argparse.Namespace) -> Design:
     return Design(
         unit_current=args.unit_current, vdd=args.vdd, cell_ratio=args.cell_ratio,
         unit_width=width, unit_length=length, output_capacitance=args.output_capacitance,
+        **switch_fields(args.switch_device),
     )  # fmt: skip
+
+
+def switch_fields(switch_um: list[float] | None) -> dict:
+    """The :class:`Design` fields of ``--switch-device W_UM L_UM`` (None: none)."""
+    if switch_um is None:
+        return {}
+    width, length = (1e-6 * v for v in switch_um)
+    return {"switch_width": width, "switch_length": length}

@@ -63,6 +63,11 @@ def export_to_circuit(
                 "level='behavioral' has no output capacitors (its cells switch in 1 % of a "
                 "frame): output_capacitance applies at transistor level"
             )
+        if design.switch_device is not None:
+            raise ExportError(
+                "level='behavioral' has ideal cells: switch_width / switch_length apply "
+                "at transistor level"
+            )
         if design.cell_ratio != Design.cell_ratio:
             raise ExportError(
                 "level='behavioral' has ideal cells, computed in units: cell_ratio (the "
@@ -84,5 +89,6 @@ def export_to_circuit(
         design.bias_dac,
         trims,
         design.cell_ratio,
+        design.switch_device,
     )
     return write_transistor(circuit, models, design.vdd, design.unit_current)

@@ -346,19 +346,20 @@ def lower(
     dac: BiasDac,
     trims: BiasTrims | None = None,
     cell_ratio: int = 1,
+    switch: tuple[float, float] | None = None,
 ) -> Circuit:
     """The transistor-level circuit of ``network``: ``unit`` is the unit
     device (width, length), ``sizing`` the realizable mirrors (with measured
     copy ratios, :func:`exporters.mirrors.characterize`), ``dac`` the bias
     references, ``trims`` a chip's calibration (:mod:`exporters.trims`),
-    ``cell_ratio`` the memory cells' currents over ``unit_current``
-    (:mod:`exporters.cells`)."""
+    ``cell_ratio`` the memory cells' currents over ``unit_current`` and
+    ``switch`` their switches' size (:func:`exporters.cells.cell_library`)."""
     low = Lowering(unit, unit_current, sizing, dac, trims, cell_ratio)
     network.build(low, low.inputs(network.n_inputs))
     for block in low.blocks:
         block.ports += ["vdd", "gnd"]
     return Circuit(
-        library=cell_library(output_capacitance, cell_ratio),
+        library=cell_library(output_capacitance, cell_ratio, switch),
         blocks=low.blocks,
         sources=low.sources,
         inputs=low.input_nets,

@@ -103,6 +103,9 @@ def verify_run(options: StudyOptions, out: str | Path | None = None) -> dict:
             **settings,
             "cell_ratio": design.cell_ratio,
             "unit_device_um": list(design.unit_device_um),
+            "switch_device_um": None
+            if design.switch_device is None
+            else [1e6 * v for v in design.switch_device],
             "transistors": export.transistor_count or None,
             "transistors_by_block": export.transistors,
             "area_m2": export.area or None,

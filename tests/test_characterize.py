@@ -2,6 +2,7 @@
 hysteresis must match the software parameters it was mapped from."""
 
 import importlib.metadata
+import json
 import subprocess
 import sys
 
@@ -9,7 +10,9 @@ import numpy as np
 import pytest
 
 from bmru_keras import FQBMRU
+from exporters.cells import cell_library
 from exporters.characterize import characterize_cell, characterize_network, summary
+from exporters.circuit import Device
 from exporters.design import Design
 from exporters.errors import ExportError
 from exporters.network import Affine, Memory, Network
@@ -55,6 +58,48 @@ def test_cells_of_a_model_hold_over_its_parameter_range():
 def test_lower_supply_still_works():
     loop = characterize_cell(350e-12, 200e-12, 500e-12, Design(vdd=1.0))
     assert all(abs(e) < 0.05 for e in loop.errors().values())
+
+
+def test_narrow_switches_hold_the_rising_threshold_when_hot():
+    # Fast process, 85 C, +10 % supply: the unit-size switch M6 leaks I_width
+    # back into the comparison node while the cell is off and it switches up
+    # early; a 1 um / 16 um switch leaks an eighth as much. The currents are
+    # a cell of the shipped hardware model's second layer at 350 pA per unit.
+    hot = Design(corner="ff", temperature=85.0, vdd=1.1)
+    unit = 350e-12
+    loops = {
+        name: characterize_cell(0.378 * unit, 0.164 * unit, 1.372 * unit, design, 0.3)
+        for name, design in (
+            ("unit", hot),
+            ("narrow", hot.replace(switch_width=1e-6, switch_length=16e-6)),
+        )
+    }
+    up = {name: loop.errors()["switch_up"] for name, loop in loops.items()}
+    assert up["unit"] < -0.04, up  # measured -5.6 %
+    assert abs(up["narrow"]) < 0.02, up  # measured +0.1 %
+    assert loops["narrow"].output_low < 0.3 * loops["unit"].output_low
+
+
+def test_characterize_command_takes_the_temperature_and_the_switches(capsys):
+    from bmru_keras.cli import main
+
+    hot = ["characterize", "--corner", "ff", "--temperature", "85", "--vdd", "1.1", "--json"]
+    up = {}
+    for name, extra in (("unit", []), ("narrow", ["--switch-device", "1", "16"])):
+        assert main(hot + extra) == 0
+        errors = json.loads(capsys.readouterr().out)["units"][0]["relative_errors"]
+        up[name] = errors["switch_up"]
+    assert up["unit"] < -0.04 and abs(up["narrow"]) < 0.025, up  # measured -5.9 %, -1.2 %
+
+
+def test_switch_device_sizes_only_the_switches():
+    design = Design(switch_width=1e-6, switch_length=16e-6)
+    cell = cell_library(5e-12, 2, design.switch_device)[0]
+    sizes = {e.name: (e.width, e.length) for e in cell.elements if isinstance(e, Device)}
+    assert sizes.pop("M3") == sizes.pop("M6") == (1e-6, 16e-6)
+    assert set(sizes.values()) == {(None, None)}  # every other device: the unit device
+    with pytest.raises(ExportError, match="give both width and length"):
+        Design(switch_width=1e-6)
 
 
 def test_missing_models_name_the_fix(monkeypatch):

@@ -666,3 +666,18 @@ def test_scripts_name_a_design_point_by_its_options():
     assert design.unit_device_um == (2.0, 4.0) and design.vdd == 1.1
     assert design.output_capacitance == 2e-12
     assert design.unit_current == Design.unit_current
+    assert design.switch_device is None
+    switched = from_arguments(parser.parse_args(["--switch-device", "1", "16"]))
+    assert switched.switch_device == pytest.approx((1e-6, 16e-6))
+
+
+def test_the_cell_switches_are_sized_on_their_own(tiny_model, tiny_export):
+    narrow = export_to_circuit(tiny_model, switch_width=1e-6, switch_length=16e-6)
+    cell = narrow.library.split(".subckt fqbmru_cell ")[1].split(".ends")[0]
+    switches = re.findall(r"^(M\d) .* w=(\S+) l=(\S+)", cell, flags=re.M)
+    sized = {name: (w, length) for name, w, length in switches if w != "{w}"}
+    assert sized == {"M3": ("1e-06", "1.6e-05"), "M6": ("1e-06", "1.6e-05")}
+    assert narrow.transistors == tiny_export.transistors
+    assert narrow.fingerprint() != tiny_export.fingerprint()
+    with pytest.raises(ExportError, match="transistor level"):
+        export_to_circuit(tiny_model, level="behavioral", switch_width=1e-6, switch_length=1e-5)
