@@ -21,7 +21,7 @@ import json
 
 from bmru_keras.dependencies import import_tensorflow_quietly
 from exporters.characterize import characterize_network
-from exporters.design import Design
+from exporters.design import Design, switch_fields
 from exporters.pdk import GF180_CORNERS
 
 EXTREMES = {"cold": (-40.0, 0.9), "nominal": (27.0, 1.0), "hot": (85.0, 1.1)}
@@ -75,10 +75,7 @@ def main() -> None:
     network = to_network(model)
     variants = {"unit device": {}}
     for w, length in args.switch_device or [(1.0, 16.0)]:
-        variants[f"{w:g} x {length:g} um"] = {
-            "switch_width": 1e-6 * w,
-            "switch_length": 1e-6 * length,
-        }
+        variants[f"{w:g} x {length:g} um"] = switch_fields((w, length))
     result = {}
     for name, fields in variants.items():
         for corner in args.process_corners:

@@ -111,7 +111,7 @@ def main() -> None:
         "reset_guard_units": guard,
     }
     if design.switch_device is not None:  # only when set: earlier summaries still match
-        point["switch_device_um"] = [round(1e6 * v, 3) for v in design.switch_device]
+        point["switch_device_um"] = [round(v, 3) for v in design.switch_device_um]
     if summary.get("design") != point:
         summary = {}
     summary["design"] = point

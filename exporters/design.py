@@ -115,6 +115,13 @@ class Design:
             return None
         return self.switch_width, self.switch_length
 
+    @property
+    def switch_device_um(self) -> tuple[float, float] | None:
+        """The cell switches in micrometres, as commands take them; None: the unit device."""
+        if self.switch_device is None:
+            return None
+        return 1e6 * self.switch_width, 1e6 * self.switch_length
+
     def replace(self, **changes) -> Design:
         return dataclasses.replace(self, **changes)
 

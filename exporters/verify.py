@@ -103,9 +103,7 @@ def verify_run(options: StudyOptions, out: str | Path | None = None) -> dict:
             **settings,
             "cell_ratio": design.cell_ratio,
             "unit_device_um": list(design.unit_device_um),
-            "switch_device_um": None
-            if design.switch_device is None
-            else [1e6 * v for v in design.switch_device],
+            "switch_device_um": design.switch_device_um and list(design.switch_device_um),
             "transistors": export.transistor_count or None,
             "transistors_by_block": export.transistors,
             "area_m2": export.area or None,

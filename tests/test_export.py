@@ -669,6 +669,7 @@ def test_scripts_name_a_design_point_by_its_options():
     assert design.switch_device is None
     switched = from_arguments(parser.parse_args(["--switch-device", "1", "16"]))
     assert switched.switch_device == pytest.approx((1e-6, 16e-6))
+    assert switched.switch_device_um == pytest.approx((1.0, 16.0))
 
 
 def test_the_cell_switches_are_sized_on_their_own(tiny_model, tiny_export):
