@@ -8,7 +8,7 @@ currents only, exporters/trims.py).
         [--noise-clips 8] [--noise-frames 60]
         [--corner-clips 20] [--process-corners ...] [--temperatures ...]
         [--supply-scales ...] [--corner-trims process|nominal] [--mc-chips 20] [--mc-clips 40]
-        [--unit-device W_UM L_UM] [--switch-device W_UM L_UM]
+        [--unit-device W_UM L_UM] [--switch-device W_UM L_UM] [--power-on-reset]
         [--parts verify noise corners montecarlo] [--workers 2]
         [--scheduler ADDRESS] [--out DIR] [--json]
 
@@ -112,6 +112,8 @@ def main() -> None:
     }
     if design.switch_device is not None:  # only when set: earlier summaries still match
         point["switch_device_um"] = [round(v, 3) for v in design.switch_device_um]
+    if design.power_on_reset:
+        point["power_on_reset"] = True
     if summary.get("design") != point:
         summary = {}
     summary["design"] = point

@@ -231,6 +231,10 @@ def _circuit_options(parser: argparse.ArgumentParser, level: bool = True) -> Non
         help="the memory cell's two switches, um (default: the unit device; narrow "
         "and long, they leak less when hot)",
     )  # fmt: skip
+    models.add_argument(
+        "--power-on-reset", action="store_true",
+        help="a reset transistor per memory cell, so every cell starts off",
+    )  # fmt: skip
     models.add_argument("--nmos", help="NMOS device name in --model-library")
     models.add_argument("--pmos", help="PMOS device name in --model-library")
 
@@ -248,6 +252,7 @@ def _design(args: argparse.Namespace):
         output_capacitance=args.output_capacitance, unit_width=width, unit_length=length,
         cell_ratio=args.cell_ratio,
         temperature=getattr(args, "temperature", 27.0),
+        power_on_reset=args.power_on_reset,
         **switch_fields(args.switch_device),
     )  # fmt: skip
     if not args.model_library:

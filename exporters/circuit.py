@@ -156,6 +156,7 @@ class Circuit:
     omitted: list[tuple[str, int]]  # (layer, unit) of cells that never switch on
     weights: list[dict]  # per mirror: requested and realized ratio, size
     quantized: dict[str, list]  # layer -> [kernel, bias] the mirrors realize
+    reset: bool = False  # the cells have a power-on reset, driven at the top level
 
     def transistors(self) -> dict[str, int]:
         """Transistors per block kind (library cells counted per instance)."""

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from exporters.cells import RESET_SECONDS
 from exporters.circuit import BiasSource, Circuit
 from exporters.pdk import ProcessModels
 from exporters.stimulus import input_sources, transient
@@ -210,6 +211,11 @@ class CircuitExport:
                 devices += (
                     " Each memory cell also has an output capacitor `C1` (a MIM "
                     "capacitor on silicon; simulated ideal)."
+                )
+            if "\nVRST rst 0 " in self.netlist:
+                devices += (
+                    " Power-on reset: `VRST` holds `rst` at the supply for the first "
+                    f"{RESET_SECONDS * 1e3:g} ms, and each cell's `M10` holds it off until then."
                 )
         counts = "\n".join(f"| {k} | {v} |" for k, v in self.transistors.items())
         benches = "\n".join(f"- `tb_{name}.spice`" for name in testbenches) or "- (none written)"

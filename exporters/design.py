@@ -49,6 +49,9 @@ class Design:
             ``1 / sqrt(W L)``), when ``models`` is not given.
         switch_width, switch_length: the memory cell's two switches, metres
             (None: the unit device; :func:`exporters.cells.cell_library`).
+        power_on_reset: a reset transistor per memory cell, held on by the
+            top level for the first 0.1 ms, so every cell starts off as its
+            software unit (:mod:`exporters.cells`).
         models: your own :class:`~exporters.pdk.ProcessModels`; None: GF180MCU.
         sizing: the realizable mirrors; None: the unit device's defaults,
             their copy ratios measured in ngspice (:mod:`exporters.mirrors`).
@@ -66,6 +69,7 @@ class Design:
     unit_length: float = 8e-6
     switch_width: float | None = None
     switch_length: float | None = None
+    power_on_reset: bool = False
     models: ProcessModels | None = None
     sizing: Sizing | None = None
     bias_dac: BiasDac = BiasDac()
@@ -144,8 +148,9 @@ class Design:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """A script's options for the design point: ``--unit-current``, ``--vdd``,
-    ``--cell-ratio``, ``--unit-device``, ``--switch-device`` and ``--output-capacitance``
-    (:func:`from_arguments` reads them), defaulting to :class:`Design`'s."""
+    ``--cell-ratio``, ``--unit-device``, ``--switch-device``, ``--power-on-reset`` and
+    ``--output-capacitance`` (:func:`from_arguments` reads them), defaulting to
+    :class:`Design`'s."""
     parser.add_argument("--unit-current", type=float, default=Design.unit_current)
     parser.add_argument("--vdd", type=float, default=Design.vdd)
     parser.add_argument("--cell-ratio", type=int, default=Design.cell_ratio)
@@ -159,6 +164,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the memory cell's two switches in um (default: the unit device)",
     )  # fmt: skip
     parser.add_argument(
+        "--power-on-reset", action="store_true",
+        help="a reset transistor per memory cell: every cell starts off",
+    )  # fmt: skip
+    parser.add_argument(
         "--output-capacitance", type=float, default=Design.output_capacitance,
         help="farads on each memory cell's output (0: none)",
     )  # fmt: skip
@@ -170,7 +179,7 @@ def from_arguments(args: argparse.Namespace) -> Design:
     return Design(
         unit_current=args.unit_current, vdd=args.vdd, cell_ratio=args.cell_ratio,
         unit_width=width, unit_length=length, output_capacitance=args.output_capacitance,
-        **switch_fields(args.switch_device),
+        power_on_reset=args.power_on_reset, **switch_fields(args.switch_device),
     )  # fmt: skip
 
 

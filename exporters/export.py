@@ -68,6 +68,10 @@ def export_to_circuit(
                 "level='behavioral' has ideal cells: switch_width / switch_length apply "
                 "at transistor level"
             )
+        if design.power_on_reset:
+            raise ExportError(
+                "level='behavioral' has ideal cells: power_on_reset applies at transistor level"
+            )
         if design.cell_ratio != Design.cell_ratio:
             raise ExportError(
                 "level='behavioral' has ideal cells, computed in units: cell_ratio (the "
@@ -90,5 +94,6 @@ def export_to_circuit(
         trims,
         design.cell_ratio,
         design.switch_device,
+        design.power_on_reset,
     )
     return write_transistor(circuit, models, design.vdd, design.unit_current)

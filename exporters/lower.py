@@ -30,7 +30,7 @@ from exporters.blocks import (
     sum_node,
     weight_row,
 )
-from exporters.cells import CELL_BIASES, cell_library
+from exporters.cells import CELL_BIASES, RESET_NET, cell_library
 from exporters.circuit import BiasSource, Block, Circuit, Instance
 from exporters.errors import ExportError
 from exporters.network import Add, Affine, Memory, Network, Relu
@@ -61,6 +61,7 @@ class Lowering:
         dac: BiasDac,
         trims: BiasTrims | None = None,
         cell_ratio: int = 1,
+        reset: bool = False,
     ):
         self.unit = unit  # the unit device (width, length)
         self.unit_current = unit_current
@@ -78,7 +79,8 @@ class Lowering:
         self.weights: list[dict] = []
         self.quantized: dict[str, list[np.ndarray]] = {}
         self._unit_reference = None
-        self.cell_transistors = cell_library(0, cell_ratio)[0].transistors
+        self.reset = reset  # the cells' power-on reset (exporters.cells)
+        self.cell_transistors = cell_library(0, cell_ratio, reset=reset)[0].transistors
 
     def block(self, name: str, kind: str, supply: str = "ff") -> Block:
         block = Block(name=f"{kind}_{name}", ports=[], kind=kind, supply=supply)
@@ -319,6 +321,7 @@ class Lowering:
                 Instance(
                     f"X{u}",
                     (pos[0], v0, f"th_{name}_{u}", f"wd_{name}_{u}", f"gn_{name}_{u}", cell_out)
+                    + ((block.port(RESET_NET),) if self.reset else ())
                     + ("vdd", "gnd"),
                     "fqbmru_cell",
                     self.cell_transistors,
@@ -347,19 +350,21 @@ def lower(
     trims: BiasTrims | None = None,
     cell_ratio: int = 1,
     switch: tuple[float, float] | None = None,
+    reset: bool = False,
 ) -> Circuit:
     """The transistor-level circuit of ``network``: ``unit`` is the unit
     device (width, length), ``sizing`` the realizable mirrors (with measured
     copy ratios, :func:`exporters.mirrors.characterize`), ``dac`` the bias
     references, ``trims`` a chip's calibration (:mod:`exporters.trims`),
     ``cell_ratio`` the memory cells' currents over ``unit_current`` and
-    ``switch`` their switches' size (:func:`exporters.cells.cell_library`)."""
-    low = Lowering(unit, unit_current, sizing, dac, trims, cell_ratio)
+    ``switch`` their switches' size and ``reset`` their power-on reset
+    (:func:`exporters.cells.cell_library`)."""
+    low = Lowering(unit, unit_current, sizing, dac, trims, cell_ratio, reset)
     network.build(low, low.inputs(network.n_inputs))
     for block in low.blocks:
         block.ports += ["vdd", "gnd"]
     return Circuit(
-        library=cell_library(output_capacitance, cell_ratio, switch),
+        library=cell_library(output_capacitance, cell_ratio, switch, reset),
         blocks=low.blocks,
         sources=low.sources,
         inputs=low.input_nets,
@@ -370,4 +375,5 @@ def lower(
         omitted=low.omitted,
         weights=low.weights,
         quantized=low.quantized,
+        reset=reset,
     )

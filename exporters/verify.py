@@ -104,6 +104,7 @@ def verify_run(options: StudyOptions, out: str | Path | None = None) -> dict:
             "cell_ratio": design.cell_ratio,
             "unit_device_um": list(design.unit_device_um),
             "switch_device_um": design.switch_device_um and list(design.switch_device_um),
+            "power_on_reset": design.power_on_reset,
             "transistors": export.transistor_count or None,
             "transistors_by_block": export.transistors,
             "area_m2": export.area or None,

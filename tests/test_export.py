@@ -670,6 +670,7 @@ def test_scripts_name_a_design_point_by_its_options():
     switched = from_arguments(parser.parse_args(["--switch-device", "1", "16"]))
     assert switched.switch_device == pytest.approx((1e-6, 16e-6))
     assert switched.switch_device_um == pytest.approx((1.0, 16.0))
+    assert from_arguments(parser.parse_args(["--power-on-reset"])).power_on_reset
 
 
 def test_the_cell_switches_are_sized_on_their_own(tiny_model, tiny_export):
@@ -682,3 +683,34 @@ def test_the_cell_switches_are_sized_on_their_own(tiny_model, tiny_export):
     assert narrow.fingerprint() != tiny_export.fingerprint()
     with pytest.raises(ExportError, match="transistor level"):
         export_to_circuit(tiny_model, level="behavioral", switch_width=1e-6, switch_length=1e-5)
+
+
+def test_a_power_on_reset_starts_every_cell_off_as_its_software_unit(tiny_model, tiny_export):
+    reset = export_to_circuit(tiny_model, unit_current=UNIT, vdd=0.9, power_on_reset=True)
+    cell = reset.library.split(".subckt fqbmru_cell ")[1].split(".ends")[0]
+    assert cell.split("\n")[0].split()[:8] == [
+        "in_p",
+        "v0",
+        "th_n",
+        "wd_n",
+        "gn_n",
+        "out",
+        "rst",
+        "vdd",
+    ]
+    assert re.search(r"^M10 v0 rst gnd gnd ", cell, flags=re.M)
+    assert re.search(r"^VRST rst 0 PWL\(0s 0.9V 0.0001s 0.9V 0.00011s 0V\)", reset.netlist, re.M)
+    assert reset.transistor_count == tiny_export.transistor_count + 2  # one per cell
+    assert "rst" not in tiny_export.library and "VRST" not in tiny_export.netlist
+    # Both cells' first input lies between their thresholds (0.41 in 0.3-0.7,
+    # 0.66 in 0.5-0.8): the software holds them off; without the reset the
+    # operating point finds them on.
+    x = np.random.default_rng(1).uniform(0, 1, (1, 3, 13)).astype("float32")
+    candidate = realized_sums(tiny_model, x, ["memory_0"])["memory_0"][0, 0]
+    layer = tiny_model.get_layer("memory_0")
+    assert np.all((candidate > layer.beta_low) & (candidate < layer.beta_high))
+    assert not realized_states(tiny_model, x, ["memory_0"])["memory_0"][0, 0].any()
+    assert simulate_clip(tiny_export, x[0]).states["memory_0"][0].any()
+    assert not simulate_clip(reset, x[0]).states["memory_0"][0].any()
+    with pytest.raises(ExportError, match="transistor level"):
+        export_to_circuit(tiny_model, level="behavioral", power_on_reset=True)
