@@ -88,11 +88,13 @@ def test_characterize_command_takes_the_temperature_and_the_switches(capsys):
 
     hot = ["characterize", "--corner", "ff", "--temperature", "85", "--vdd", "1.1", "--json"]
     up = {}
-    for name, extra in (("unit", []), ("narrow", ["--switch-device", "1", "16"])):
+    narrow = ["--switch-device", "1", "16"]
+    for name, extra in (("unit", []), ("narrow", narrow), ("reset", [*narrow, "--power-on-reset"])):
         assert main(hot + extra) == 0
-        errors = json.loads(capsys.readouterr().out)["units"][0]["relative_errors"]
-        up[name] = errors["switch_up"]
+        result = json.loads(capsys.readouterr().out)
+        up[name] = result["units"][0]["relative_errors"]["switch_up"]
     assert up["unit"] < -0.04 and abs(up["narrow"]) < 0.025, up  # measured -5.9 %, -1.2 %
+    assert abs(up["reset"] - up["narrow"]) < 0.005, up
 
 
 def test_switch_device_sizes_only_the_switches():
