@@ -50,8 +50,8 @@ class Design:
         switch_width, switch_length: the memory cell's two switches, metres
             (None: the unit device; :func:`exporters.cells.cell_library`).
         power_on_reset: a reset transistor per memory cell, held on by the
-            top level for the first 0.1 ms, so every cell starts off as its
-            software unit (:mod:`exporters.cells`).
+            top level for ``exporters.cells.RESET_SECONDS`` after power-up, so
+            every cell starts off as its software unit (:mod:`exporters.cells`).
         models: your own :class:`~exporters.pdk.ProcessModels`; None: GF180MCU.
         sizing: the realizable mirrors; None: the unit device's defaults,
             their copy ratios measured in ngspice (:mod:`exporters.mirrors`).
