@@ -212,7 +212,7 @@ class CircuitExport:
                     " Each memory cell also has an output capacitor `C1` (a MIM "
                     "capacitor on silicon; simulated ideal)."
                 )
-            if "\nVRST rst 0 " in self.netlist:
+            if self.circuit is not None and self.circuit.reset:
                 devices += (
                     " Power-on reset: `VRST` holds `rst` at the supply for the first "
                     f"{RESET_SECONDS * 1e3:g} ms, and each cell's `M10` holds it off until then."
