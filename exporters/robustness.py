@@ -80,6 +80,12 @@ def _settings(options: StudyOptions, split: str, frame: float, x: np.ndarray, **
     }
 
 
+def _corner_key(fingerprint: str, temperature: float) -> str:
+    """A corner's key in its log, before the clip's index: its netlist
+    (process, supply and trims) and its temperature."""
+    return f"{fingerprint[:16]}/{temperature:g}"
+
+
 def montecarlo(options: StudyOptions, out: Path) -> dict:
     """``options.trials`` mismatch samples (seeds ``options.seed`` + k), every clip
     simulated on each: the decision flip rate per clip and overall."""
@@ -244,24 +250,25 @@ def corners(options: StudyOptions, out: Path) -> dict:
         else trims
         for corner in process
     }
-    jobs, fingerprints = [], []
+    jobs, fingerprints, decision = [], [], config.model.decision
     for corner, temperature, scale in grid:
         design = made_in(corner).replace(vdd=options.design.vdd * scale)
         export = export_to_circuit(model, design, trims=trims_of[corner])
         fingerprints.append(export.fingerprint())
-        key = f"{corner}/{temperature:g}/{scale:g}"
+        prefix = _corner_key(fingerprints[-1], temperature)
         jobs += [
-            (f"{key}/{i}", export, x[i], run.frame, temperature, config.model.decision)
-            for i in range(len(x))
+            (f"{prefix}/{i}", export, x[i], run.frame, temperature, decision) for i in range(len(x))
         ]
-    settings = _settings(options, split, run.frame, x, corners=grid, netlist_sha256=fingerprints)
+    # Keyed by the netlist itself, not by the grid: a run over some corners
+    # and one over all of them share one log, each resuming the other.
+    settings = _settings(options, split, run.frame, x)
     log = out / "corners.jsonl"
     results = run_logged(log, settings, jobs, options.workers, options.scheduler, options.restart)
     rows = []
     decided = {}
-    for corner, temperature, scale in grid:
-        key = f"{corner}/{temperature:g}/{scale:g}"
-        got = [results.get(f"{key}/{i}", {}) for i in range(len(x))]
+    for (corner, temperature, scale), fingerprint in zip(grid, fingerprints, strict=True):
+        prefix, key = _corner_key(fingerprint, temperature), f"{corner}/{temperature:g}/{scale:g}"
+        got = [results.get(f"{prefix}/{i}", {}) for i in range(len(x))]
         ok = np.array(["decision" in g for g in got])
         hw = np.array([g.get("decision", -1) for g in got])
         decided[key] = hw
@@ -288,6 +295,7 @@ def corners(options: StudyOptions, out: Path) -> dict:
     nominal_right = decided[nominal_key] == data.labels if nominal_key in decided else None
     result = {
         **settings,
+        "netlist_sha256": fingerprints,
         "trim_each": options.trim_each,
         "n_clips": len(x),
         "sw_clip_accuracy": float(np.mean(software == data.labels)),

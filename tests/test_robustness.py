@@ -178,6 +178,12 @@ def test_montecarlo_and_corners_commands_log_and_resume(tiny_run, tmp_path, caps
     assert result["nominal"] is None and result["nominal_correct"] is None
     assert 0 <= result["sw_correct_at_all_corners"] <= result["sw_correct"] <= 1
     assert "software decides correctly" in (tmp_path / "corners.md").read_text()
+    assert len((tmp_path / "corners.jsonl").read_text().splitlines()) == 1 + 2
+    # A call over part of the grid reads the same log: nothing simulated again.
+    ff_only = ["--process-corners", "ff", *corners[3:]]
+    assert main(["robustness", "corners", *common, *out, *ff_only]) == 0
+    assert json.loads(capsys.readouterr().out)["corners"] == result["corners"][1:]
+    assert len((tmp_path / "corners.jsonl").read_text().splitlines()) == 1 + 2
     # Trimmed on two training clips at the nominal circuit (bias currents; on this
     # well-matched circuit the trims may round to the nominal DAC codes).
     trimmed = ["--out", str(tmp_path / "trimmed"), "--calibrate", "2", "--calibration-passes", "2"]
