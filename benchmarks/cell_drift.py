@@ -73,7 +73,7 @@ def main() -> None:
 
     _, model, _ = load_run(args.run_dir)
     network = to_network(model)
-    variants = {"unit device": {}}
+    variants = {"unit device": {"switch_width": None, "switch_length": None}}
     for w, length in args.switch_device or [(1.0, 16.0)]:
         variants[f"{w:g} x {length:g} um"] = switch_fields((w, length))
     result = {}

@@ -4,7 +4,7 @@ the software.
 
     python benchmarks/settling.py RUN_DIR --data-dir DIR [--clips KEY ...]
         [--first N] [--fractions 0.3 0.6 0.95] [--unit-current A] [--vdd V]
-        [--cell-ratio 2] [--unit-device W_UM L_UM] [--output-capacitance F]
+        [--cell-ratio 3] [--unit-device W_UM L_UM] [--output-capacitance F]
         [--workers 2] [--json]
 
 The nominal chip of the design point (uncalibrated: settling is the

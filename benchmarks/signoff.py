@@ -8,7 +8,7 @@ currents only, exporters/trims.py).
         [--noise-clips 8] [--noise-frames 60]
         [--corner-clips 20] [--process-corners ...] [--temperatures ...]
         [--supply-scales ...] [--corner-trims process|nominal] [--mc-chips 20] [--mc-clips 40]
-        [--unit-device W_UM L_UM] [--switch-device W_UM L_UM] [--power-on-reset]
+        [--unit-device W_UM L_UM] [--switch-device W_UM L_UM] [--no-power-on-reset]
         [--parts verify noise corners montecarlo] [--workers 2]
         [--scheduler ADDRESS] [--out DIR] [--json]
 

@@ -226,14 +226,17 @@ def _circuit_options(parser: argparse.ArgumentParser, level: bool = True) -> Non
         help=f"the unit transistor, um (default {unit[0]:g} {unit[1]:g}; mismatch falls "
         "as 1/sqrt(W L))",
     )  # fmt: skip
+    switch = design.switch_device_um
     models.add_argument(
-        "--switch-device", type=float, nargs=2, metavar=("W_UM", "L_UM"),
-        help="the memory cell's two switches, um (default: the unit device; narrow "
-        "and long, they leak less when hot)",
+        "--switch-device", type=float, nargs=2, metavar=("W_UM", "L_UM"), default=switch,
+        help=f"the memory cell's two switches, um (default {switch[0]:g} {switch[1]:g}: "
+        "narrow and long, they leak less when hot; the unit device's size for unit switches)",
     )  # fmt: skip
     models.add_argument(
-        "--power-on-reset", action="store_true",
-        help="a reset transistor per memory cell, so every cell starts off",
+        "--power-on-reset", action=argparse.BooleanOptionalAction,
+        default=design.power_on_reset,
+        help="a reset transistor per memory cell, so every cell starts off "
+        f"(default {'on' if design.power_on_reset else 'off'})",
     )  # fmt: skip
     models.add_argument("--nmos", help="NMOS device name in --model-library")
     models.add_argument("--pmos", help="PMOS device name in --model-library")

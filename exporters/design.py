@@ -3,14 +3,17 @@ used by :func:`exporters.export_to_circuit`, every ``bmru`` command and the
 docs.
 
 The defaults are the point the hardware figures of ``docs/results.md`` are
-measured at, chosen by the operating-point sweep there: 350 pA per software
-unit in the feed-forward blocks (they draw most of the power, in proportion
-to it) and twice that in the memory cells (``cell_ratio`` 2), 5 pF on each
-cell's output (a cell's output noise is set by that capacitor, not by its
-current: 2 pF left the weakest cell at 14x, under the 20x target), a 1.0 V
-supply (at 0.9 V the slow, cold corner at -10 % starves the stacked mirror
-paths), the open GF180MCU models at their typical corner and 27 C, and a
-4 um / 8 um unit device.
+measured at, chosen by the operating-point sweep and the sign-off there: 350
+pA per software unit in the feed-forward blocks (they draw most of the power,
+in proportion to it) and three times that in the memory cells (``cell_ratio``
+3), 7.5 pF on each cell's output (a cell's output noise is set by that
+capacitor, not by its current; 5 pF left the weakest cell at 19x, under the
+20x target, and the current rises with the capacitor so that a state's edge
+keeps its time), 1 um / 16 um cell switches (they leak less at the hot
+corners), a power-on reset per cell (every cell starts off, as the software's),
+a 1.0 V supply (at 0.9 V the slow, cold corner at -10 % starves the stacked
+mirror paths), the open GF180MCU models at their typical corner and 27 C, and
+a 4 um / 8 um unit device.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ class Design:
         unit_width, unit_length: the unit device, metres (mismatch falls as
             ``1 / sqrt(W L)``), when ``models`` is not given.
         switch_width, switch_length: the memory cell's two switches, metres
-            (None: the unit device; :func:`exporters.cells.cell_library`).
+            (None, None: the unit device; :func:`exporters.cells.cell_library`).
         power_on_reset: a reset transistor per memory cell, held on by the
             top level for ``exporters.cells.RESET_SECONDS`` after power-up, so
             every cell starts off as its software unit (:mod:`exporters.cells`).
@@ -64,12 +67,12 @@ class Design:
     corner: str = "typical"
     temperature: float = 27.0
     output_capacitance: float = OUTPUT_CAPACITANCE
-    cell_ratio: int = 2
+    cell_ratio: int = 3
     unit_width: float = 4e-6
     unit_length: float = 8e-6
-    switch_width: float | None = None
-    switch_length: float | None = None
-    power_on_reset: bool = False
+    switch_width: float | None = 1e-6
+    switch_length: float | None = 16e-6
+    power_on_reset: bool = True
     models: ProcessModels | None = None
     sizing: Sizing | None = None
     bias_dac: BiasDac = BiasDac()
@@ -114,10 +117,12 @@ class Design:
 
     @property
     def switch_device(self) -> tuple[float, float] | None:
-        """The cell switches' (width, length) in metres; None: the unit device."""
-        if self.switch_width is None:
+        """The cell switches' (width, length) in metres; None: the unit device
+        (also when given its size, so that both export the same netlist)."""
+        switch = (self.switch_width, self.switch_length)
+        if None in switch or switch == (self.unit_width, self.unit_length):
             return None
-        return self.switch_width, self.switch_length
+        return switch
 
     @property
     def switch_device_um(self) -> tuple[float, float] | None:
@@ -161,10 +166,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--switch-device", type=float, nargs=2, metavar=("W_UM", "L_UM"),
-        help="the memory cell's two switches in um (default: the unit device)",
+        default=Design().switch_device_um,
+        help="the memory cell's two switches in um (the unit device's size for unit switches)",
     )  # fmt: skip
     parser.add_argument(
-        "--power-on-reset", action="store_true",
+        "--power-on-reset", action=argparse.BooleanOptionalAction, default=Design.power_on_reset,
         help="a reset transistor per memory cell: every cell starts off",
     )  # fmt: skip
     parser.add_argument(
@@ -184,7 +190,7 @@ def from_arguments(args: argparse.Namespace) -> Design:
 
 
 def switch_fields(switch_um: list[float] | None) -> dict:
-    """The :class:`Design` fields of ``--switch-device W_UM L_UM`` (None: none)."""
+    """The :class:`Design` fields of ``--switch-device W_UM L_UM`` (None: the default's)."""
     if switch_um is None:
         return {}
     width, length = (1e-6 * v for v in switch_um)

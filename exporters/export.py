@@ -63,14 +63,15 @@ def export_to_circuit(
                 "level='behavioral' has no output capacitors (its cells switch in 1 % of a "
                 "frame): output_capacitance applies at transistor level"
             )
-        if design.switch_device is not None:
+        if design.switch_device != Design().switch_device:
             raise ExportError(
                 "level='behavioral' has ideal cells: switch_width / switch_length apply "
                 "at transistor level"
             )
-        if design.power_on_reset:
+        if not design.power_on_reset:
             raise ExportError(
-                "level='behavioral' has ideal cells: power_on_reset applies at transistor level"
+                "level='behavioral' has ideal cells: power_on_reset=False applies at "
+                "transistor level"
             )
         if design.cell_ratio != Design.cell_ratio:
             raise ExportError(

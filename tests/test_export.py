@@ -637,11 +637,11 @@ def test_the_shipped_hardware_model_loads_decides_and_exports():
     # (benchmarks/models/README.md): retraining gives another model on
     # another CPU, so it ships. It must still read its inputs as it was
     # trained to (90.8 % balanced on the embedded sample when shipped) and
-    # export to the circuit the figures count (760 transistors).
+    # export to the circuit the figures count (792 transistors).
     result = evaluate_run(SHIPPED_MODEL, sample_dir(), "all")
     assert result["balanced_accuracy"] >= 0.85
     _, model, _ = load_run(SHIPPED_MODEL)
-    assert export_to_circuit(model).transistor_count == 760
+    assert export_to_circuit(model).transistor_count == 792
 
 
 def test_a_dense_layer_that_penalizes_its_current_exports_as_dense(tiny_model, tiny_export):
@@ -666,27 +666,39 @@ def test_scripts_name_a_design_point_by_its_options():
     assert design.unit_device_um == (2.0, 4.0) and design.vdd == 1.1
     assert design.output_capacitance == 2e-12
     assert design.unit_current == Design.unit_current
-    assert design.switch_device is None
-    switched = from_arguments(parser.parse_args(["--switch-device", "1", "16"]))
-    assert switched.switch_device == pytest.approx((1e-6, 16e-6))
-    assert switched.switch_device_um == pytest.approx((1.0, 16.0))
-    assert from_arguments(parser.parse_args(["--power-on-reset"])).power_on_reset
+    assert design.switch_device == (1e-6, 16e-6) and design.power_on_reset
+    unit = from_arguments(parser.parse_args(["--switch-device", "4", "8", "--no-power-on-reset"]))
+    assert unit.switch_device is None and unit.switch_device_um is None  # the unit device's size
+    assert not unit.power_on_reset
+    assert Design(switch_width=None, switch_length=None).switch_device is None
 
 
 def test_the_cell_switches_are_sized_on_their_own(tiny_model, tiny_export):
-    narrow = export_to_circuit(tiny_model, switch_width=1e-6, switch_length=16e-6)
+    narrow = tiny_export  # 1 um x 16 um by default
     cell = narrow.library.split(".subckt fqbmru_cell ")[1].split(".ends")[0]
-    switches = re.findall(r"^(M\d) .* w=(\S+) l=(\S+)", cell, flags=re.M)
+    switches = re.findall(r"^(M\d+) .* w=(\S+) l=(\S+)", cell, flags=re.M)
     sized = {name: (w, length) for name, w, length in switches if w != "{w}"}
-    assert sized == {"M3": ("1e-06", "1.6e-05"), "M6": ("1e-06", "1.6e-05")}
-    assert narrow.transistors == tiny_export.transistors
-    assert narrow.fingerprint() != tiny_export.fingerprint()
+    size = ("1e-06", "1.6e-05")
+    assert sized == {"M3": size, "M6": size, "M10": size}  # M10: the reset
+    unit = export_to_circuit(
+        tiny_model, unit_current=UNIT, vdd=0.9, switch_width=None, switch_length=None
+    )
+    unit_cell = unit.library.split(".subckt fqbmru_cell ")[1].split(".ends")[0]
+    assert not re.search(r"^M\d+ .* w=1e-06", unit_cell, flags=re.M)
+    assert narrow.transistors == unit.transistors
+    assert narrow.fingerprint() != unit.fingerprint()
+    # Switches given the unit device's size are the unit device: the same netlist.
+    sized_as_unit = export_to_circuit(
+        tiny_model, unit_current=UNIT, vdd=0.9, switch_width=4e-6, switch_length=8e-6
+    )
+    assert sized_as_unit.fingerprint() == unit.fingerprint()
     with pytest.raises(ExportError, match="transistor level"):
         export_to_circuit(tiny_model, level="behavioral", switch_width=1e-6, switch_length=1e-5)
 
 
 def test_a_power_on_reset_starts_every_cell_off_as_its_software_unit(tiny_model, tiny_export):
-    reset = export_to_circuit(tiny_model, unit_current=UNIT, vdd=0.9, power_on_reset=True)
+    reset = tiny_export  # the reset is on by default
+    plain = export_to_circuit(tiny_model, unit_current=UNIT, vdd=0.9, power_on_reset=False)
     cell = reset.library.split(".subckt fqbmru_cell ")[1].split(".ends")[0]
     assert cell.split("\n")[0].split()[:8] == [
         "in_p",
@@ -700,8 +712,8 @@ def test_a_power_on_reset_starts_every_cell_off_as_its_software_unit(tiny_model,
     ]
     assert re.search(r"^M10 v0 rst gnd gnd ", cell, flags=re.M)
     assert re.search(r"^VRST rst 0 PWL\(0s 0.9V 0.0001s 0.9V 0.00011s 0V\)", reset.netlist, re.M)
-    assert reset.transistor_count == tiny_export.transistor_count + 2  # one per cell
-    assert "rst" not in tiny_export.library and "VRST" not in tiny_export.netlist
+    assert reset.transistor_count == plain.transistor_count + 2  # one per cell
+    assert "rst" not in plain.library and "VRST" not in plain.netlist
     # Both cells' first input lies between their thresholds (0.41 in 0.3-0.7,
     # 0.66 in 0.5-0.8): the software holds them off; without the reset the
     # operating point finds them on.
@@ -710,7 +722,7 @@ def test_a_power_on_reset_starts_every_cell_off_as_its_software_unit(tiny_model,
     layer = tiny_model.get_layer("memory_0")
     assert np.all((candidate > layer.beta_low) & (candidate < layer.beta_high))
     assert not realized_states(tiny_model, x, ["memory_0"])["memory_0"][0, 0].any()
-    assert simulate_clip(tiny_export, x[0]).states["memory_0"][0].any()
+    assert simulate_clip(plain, x[0]).states["memory_0"][0].any()
     assert not simulate_clip(reset, x[0]).states["memory_0"][0].any()
     with pytest.raises(ExportError, match="transistor level"):
-        export_to_circuit(tiny_model, level="behavioral", power_on_reset=True)
+        export_to_circuit(tiny_model, level="behavioral", power_on_reset=False)
