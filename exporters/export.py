@@ -68,10 +68,10 @@ def export_to_circuit(
                 "level='behavioral' has ideal cells: switch_width / switch_length apply "
                 "at transistor level"
             )
-        if not design.power_on_reset:
+        if design.power_on_reset != Design.power_on_reset:
             raise ExportError(
-                "level='behavioral' has ideal cells: power_on_reset=False applies at "
-                "transistor level"
+                f"level='behavioral' has ideal cells: power_on_reset={design.power_on_reset} "
+                "applies at transistor level"
             )
         if design.cell_ratio != Design.cell_ratio:
             raise ExportError(
