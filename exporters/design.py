@@ -178,18 +178,17 @@ def add_arguments(
         help="the memory cells run at K times the unit current, 1-8 (transistor level; "
         f"default {design.cell_ratio})",
     )  # fmt: skip
-    unit = design.unit_device_um
-    devices.add_argument(
-        "--unit-device", type=float, nargs=2, metavar=("W_UM", "L_UM"), default=unit,
-        help=f"the unit transistor, um (default {unit[0]:g} {unit[1]:g}; mismatch falls "
-        "as 1/sqrt(W L))",
-    )  # fmt: skip
-    switch = design.switch_device_um
-    devices.add_argument(
-        "--switch-device", type=float, nargs=2, metavar=("W_UM", "L_UM"), default=switch,
-        help=f"the memory cell's two switches, um (default {switch[0]:g} {switch[1]:g}: "
-        "narrow and long, they leak less when hot; the unit device's size for unit switches)",
-    )  # fmt: skip
+    unit, switch = design.unit_device_um, design.switch_device_um
+    for flag, size, text in (
+        ("--unit-device", unit, "the unit transistor, um (default {}; mismatch falls as "
+         "1/sqrt(W L))"),
+        ("--switch-device", switch, "the memory cell's two switches, um (default {}: narrow "
+         "and long, they leak less when hot; the unit device's size for unit switches)"),
+    ):  # fmt: skip
+        devices.add_argument(
+            flag, type=float, nargs=2, metavar=("W_UM", "L_UM"), default=size,
+            help=text.format(f"{size[0]:g} {size[1]:g}"),
+        )  # fmt: skip
     devices.add_argument(
         "--power-on-reset", action=argparse.BooleanOptionalAction,
         default=design.power_on_reset,
