@@ -130,6 +130,11 @@ class ModelConfig:
     # Standard deviation, in units, of a noise on every bistable cell's input
     # in training (layers.bistable.BistableCell); 0: none.
     input_noise: float = 0.0
+    # Frames each memory layer after the first waits in reset for the one
+    # before it to settle: memory_i holds i x start_delay frames
+    # (layers.bistable.BistableRNN; the circuit's staggered reset,
+    # exporters.cells); 0: every layer starts at once.
+    start_delay: int = 0
 
 
 @dataclass
@@ -219,6 +224,7 @@ BOUNDS = {
     "model.sharpness": "(0, inf)",
     "model.current_penalty": "[0, inf)",
     "model.input_noise": "[0, inf)",
+    "model.start_delay": "[0, inf)",
     "train.epochs": "(0, inf)",
     "train.batch_size": "(0, inf)",
     "train.learning_rate": "(0, inf)",

@@ -7,6 +7,7 @@ import numpy as np
 from bmru_keras.config import FeatureConfig, ModelConfig
 from bmru_keras.constraints import MagnitudeRange, MirrorRatio
 from bmru_keras.layers import BMRU, CMRU, FQBMRU, MirrorDense, SignedPair
+from bmru_keras.layers.bistable import BistableRNN
 
 RECURRENT = {"fqbmru": FQBMRU, "bmru": BMRU, "cmru": CMRU, "gru": keras.layers.GRU}
 
@@ -15,15 +16,17 @@ def _mirror(config: ModelConfig) -> MirrorRatio | None:
     return MirrorRatio(*config.weight_range) if config.weight_range else None
 
 
-def memory_layer(config: ModelConfig, name: str) -> keras.layers.Layer:
-    """The recurrent layer of one block; every choice has its own input kernel."""
+def memory_layer(config: ModelConfig, name: str, start_delay: int = 0) -> keras.layers.Layer:
+    """The recurrent layer of one block, held in reset for its first
+    ``start_delay`` frames; every choice has its own input kernel."""
     cls = RECURRENT[config.recurrent]
     if cls is keras.layers.GRU:
-        if config.input_noise:
-            raise ValueError(
-                "`model.input_noise` adds noise to a bistable cell's input; the GRU has none. "
-                "Set model.input_noise=0 or model.recurrent to fqbmru, bmru or cmru."
-            )
+        for key in ("input_noise", "start_delay"):
+            if getattr(config, key):
+                raise ValueError(
+                    f"`model.{key}` is an option of the bistable cells; the GRU has none. "
+                    f"Set model.{key}=0 or model.recurrent to fqbmru, bmru or cmru."
+                )
         return cls(config.units, return_sequences=True, name=name)
     options = {"relaxation": config.relaxation} if cls is FQBMRU else {}
     return cls(
@@ -35,6 +38,7 @@ def memory_layer(config: ModelConfig, name: str) -> keras.layers.Layer:
         kernel_constraint=_mirror(config),
         bias_constraint=_mirror(config),
         unit_constraint=MagnitudeRange(*config.current_range) if config.current_range else None,
+        start_delay=start_delay,
         name=name,
         **options,
     )
@@ -60,7 +64,8 @@ def build_kws_model(
 
     The Dense layers and the skip path are ``config.dense_units`` wide
     (``config.units`` when None). Each block adds its output to its input
-    when ``config.skip``. The block's
+    when ``config.skip``; block ``i``'s memory layer waits ``i *
+    config.start_delay`` frames in reset. The block's
     first ``Dense`` is the memory layer's own input kernel
     (``h_hat = ReLU(x @ kernel + bias)`` for the FQ-BMRU), so it is not a
     separate layer. Outputs are per-frame logits ``(batch, time, n_classes)``.
@@ -83,7 +88,7 @@ def build_kws_model(
     hidden = dense(config, width, "input_dense")(x)
     for i in range(config.layers):
         x = keras.layers.ReLU(name=f"relu_{i}")(hidden)
-        x = memory_layer(config, f"memory_{i}")(x)
+        x = memory_layer(config, f"memory_{i}", i * config.start_delay)(x)
         x = dense(config, width, f"output_dense_{i}")(x)
         hidden = keras.layers.Add(name=f"skip_{i}")([hidden, x]) if config.skip else x
     logits = dense(config, n_classes, "classifier")(hidden)
@@ -154,6 +159,23 @@ def _folded(scaling, kernel: np.ndarray, bias: np.ndarray) -> list[np.ndarray]:
     scale = np.broadcast_to(np.asarray(scaling.scale, kernel.dtype), (n_in,))
     offset = np.broadcast_to(np.asarray(scaling.offset, kernel.dtype), (n_in,))
     return [scale[:, None] * kernel, bias + offset @ kernel]
+
+
+def with_start_delay(model: keras.Model, frames: int) -> keras.Model:
+    """A copy of ``model``, with its weights, whose ``i``-th bistable layer
+    (in graph order) waits ``i * frames`` frames in reset, as
+    :func:`build_kws_model` with ``model.start_delay = frames``: a trained
+    model given the circuit's staggered reset without retraining."""
+    if not isinstance(frames, int) or frames < 0:
+        raise ValueError(f"frames={frames!r}: give an integer >= 0")
+    memories = [layer.name for layer in model.layers if isinstance(layer, BistableRNN)]
+    config = model.get_config()
+    for layer in config["layers"]:
+        if layer["config"]["name"] in memories:
+            layer["config"]["start_delay"] = memories.index(layer["config"]["name"]) * frames
+    copy = type(model).from_config(config)
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def predict_in_batches(model: keras.Model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:

@@ -62,6 +62,7 @@ from exporters.errors import SimulationError
 from exporters.graph import walk
 from exporters.simulate import simulate_job
 from exporters.software import probe_readings, quantized_model
+from exporters.stimulus import FRAME_SECONDS
 from exporters.trims import BiasTrims
 
 PASSES = 3  # calibration rounds by default (see the module docstring)
@@ -131,18 +132,22 @@ class Crossings:
     fell: np.ndarray
 
 
-def crossings(states: np.ndarray, ranges: np.ndarray, samples: np.ndarray) -> list[Crossings]:
+def crossings(
+    states: np.ndarray, ranges: np.ndarray, samples: np.ndarray, start_delay: int = 0
+) -> list[Crossings]:
     """Per cell, the :class:`Crossings` of clips whose states are ``states``
     ``(clips, frames, units)`` bool, whose inputs span ``ranges`` ``(clips,
     frames, units, 2)`` (lowest, highest) in each frame and are ``samples``
-    ``(clips, frames, units)`` at each frame's sample; each clip starts low.
-    Only steady frames count: not the first, and not one whose input goes
+    ``(clips, frames, units)`` at each frame's sample; each clip starts low,
+    the cells held in reset for their first ``start_delay`` frames.
+    Only steady frames count: not the first after the reset (nor a held
+    one), and not one whose input goes
     more than :data:`TRANSIENT` beyond both its own and the previous sample
     on the side that decides (below them for a cell that started high,
     above for one that started low)."""
     before = np.concatenate([np.zeros_like(states[:, :1]), states[:, :-1]], axis=1)
     previous = np.concatenate([samples[:, :1], samples[:, :-1]], axis=1)
-    later = np.arange(states.shape[1])[None, :, None] > 0
+    later = np.arange(states.shape[1])[None, :, None] > start_delay
     steady_low = later & (ranges[..., 1] <= np.maximum(previous, samples) + TRANSIENT)
     steady_high = later & (ranges[..., 0] >= np.minimum(previous, samples) - TRANSIENT)
     cells = []
@@ -192,7 +197,7 @@ def measure_trims(
     model: keras.Model,
     export: CircuitExport,
     x: np.ndarray,
-    frame: float = 0.01,
+    frame: float = FRAME_SECONDS,
     workers: int = 1,
     scheduler=None,
 ) -> Measurement:
@@ -221,7 +226,8 @@ def measure_trims(
         states = np.stack([results[i]["states"][layer] for i in done])
         ranges = np.stack([results[i]["candidate_range"][layer] for i in done])
         samples = np.stack([results[i]["candidates"][layer] for i in done])
-        measurement.crossings[layer] = crossings(states, ranges, samples)
+        delay = getattr(model.get_layer(layer), "start_delay", 0)
+        measurement.crossings[layer] = crossings(states, ranges, samples, delay)
     return measurement
 
 
@@ -230,7 +236,7 @@ def calibrate(
     build: Callable[[BiasTrims | None], CircuitExport],
     x: np.ndarray,
     passes: int = PASSES,
-    frame: float = 0.01,
+    frame: float = FRAME_SECONDS,
     workers: int = 1,
     scheduler=None,
     reset_guard: float = RESET_GUARD,

@@ -43,7 +43,10 @@ ideal).
 
 With ``reset`` the cell has a port ``rst`` and a tenth transistor: the
 top level holds ``rst`` at the supply for :data:`RESET_SECONDS` after power-up,
-so every cell starts off as its software unit does (``h_0 = 0``). Without it,
+so every cell starts off as its software unit does (``h_0 = 0``). A layer with
+a ``start_delay`` of d frames has its cells on the net :func:`reset_net` (d),
+which each clip's stimulus holds for d frames more
+(:func:`exporters.stimulus.reset_sources`). Without it,
 a cell whose first input lies between its thresholds is bistable, and the
 simulator's operating point (as silicon's power-up) may find it on.
 ``M10`` takes the switches' size: it copies no current and, off, leaks.
@@ -63,6 +66,13 @@ CELL_PORTS = ("in_p", "v0", "th_n", "wd_n", "gn_n", "out", "vdd", "gnd")
 #: it holds every cell off (1 % of a 10 ms frame, as the inputs' edges).
 RESET_NET = "rst"
 RESET_SECONDS = 1e-4
+
+
+def reset_net(frames: int) -> str:
+    """The reset net of the cells held off for their first ``frames`` frames
+    (a layer's ``start_delay``): the power-on reset's for 0."""
+    return f"{RESET_NET}{frames}" if frames else RESET_NET
+
 
 #: Farads on each cell's output node by default (see the module).
 OUTPUT_CAPACITANCE = 7.5e-12

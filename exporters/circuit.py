@@ -157,6 +157,9 @@ class Circuit:
     weights: list[dict]  # per mirror: requested and realized ratio, size
     quantized: dict[str, list]  # layer -> [kernel, bias] the mirrors realize
     reset: bool = False  # the cells have a power-on reset, driven at the top level
+    # reset net -> frames it holds after the power-on reset (layers with a
+    # start_delay), driven by each clip's stimulus
+    held_resets: dict[str, int] = field(default_factory=dict)
 
     def transistors(self) -> dict[str, int]:
         """Transistors per block kind (library cells counted per instance)."""

@@ -18,7 +18,7 @@ import numpy as np
 from exporters.cells import RESET_SECONDS
 from exporters.circuit import BiasSource, Circuit
 from exporters.pdk import ProcessModels
-from exporters.stimulus import input_sources, transient
+from exporters.stimulus import FRAME_SECONDS, input_sources, reset_sources, transient
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class Stimulus:
     name: str
     features: np.ndarray
     expected: dict  # e.g. logits per frame, decision, label
-    frame: float = 0.01
+    frame: float = FRAME_SECONDS
 
 
 @dataclass
@@ -92,16 +92,26 @@ class CircuitExport:
             ]
         )
 
+    def stimulus(self, features: np.ndarray, frame: float) -> list[str]:
+        """The sources one clip of ``features`` (frames, inputs) adds to the
+        netlist: its input currents, and the reset of each layer that starts
+        late (:func:`exporters.cells.reset_net`)."""
+        held = self.circuit.held_resets if self.circuit is not None else {}
+        return [
+            *input_sources(self.inputs, self.unit_current, features, frame),
+            *reset_sources(held, self.vdd, frame),
+        ]
+
     def clip_deck(self, features: np.ndarray, frame: float, temperature: float = 27.0) -> str:
         """The deck that simulates one clip of ``features`` (frames, inputs)."""
         return self.spice(
             [
-                *input_sources(self.inputs, self.unit_current, features, frame),
+                *self.stimulus(features, frame),
                 *transient(len(features), frame, temperature),
             ]
         )
 
-    def predict(self, x: np.ndarray, frame: float = 0.01, temperature: float = 27.0):
+    def predict(self, x: np.ndarray, frame: float = FRAME_SECONDS, temperature: float = 27.0):
         """Hardware in the loop: the circuit's logits ``(clips, frames,
         classes)`` for network inputs ``x`` ``(clips, frames, inputs)``, one
         ngspice transient per clip (as ``model.predict(x)`` in software)."""
@@ -177,7 +187,7 @@ class CircuitExport:
                 f"* testbench: clip {stimulus.name}, {frames} frames of "
                 f"{stimulus.frame * 1e3:g} ms, {engineering(self.unit_current)}A per unit",
                 ".include network.spice",
-                *input_sources(self.inputs, self.unit_current, stimulus.features, stimulus.frame),
+                *self.stimulus(stimulus.features, stimulus.frame),
                 *transient(frames, stimulus.frame, 27.0),
                 ".control",
                 "set wr_singlescale",
@@ -217,6 +227,11 @@ class CircuitExport:
                     " Power-on reset: `VRST` holds `rst` at the supply for the first "
                     f"{RESET_SECONDS * 1e3:g} ms, and each cell's `M10` holds it off until then."
                 )
+                for net, frames in self.circuit.held_resets.items():
+                    devices += (
+                        f" The cells of a layer that starts {frames} frames late are on "
+                        f"`{net}`, which each testbench holds {frames} frames longer (`V_{net}`)."
+                    )
         counts = "\n".join(f"| {k} | {v} |" for k, v in self.transistors.items())
         benches = "\n".join(f"- `tb_{name}.spice`" for name in testbenches) or "- (none written)"
         return f"""# Exported FQ-BMRU network

@@ -10,6 +10,7 @@ import keras
 import numpy as np
 
 from exporters.deck import Stimulus
+from exporters.stimulus import FRAME_SECONDS
 
 
 def clip_stimuli(
@@ -19,7 +20,7 @@ def clip_stimuli(
     labels: list[int] | None = None,
     class_names: list[str] | None = None,
     rule: str = "majority",
-    frame: float = 0.01,
+    frame: float = FRAME_SECONDS,
 ) -> list[Stimulus]:
     """One testbench stimulus per clip of network inputs ``x``, with the
     model's logits per frame and its decision."""

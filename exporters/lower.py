@@ -30,7 +30,7 @@ from exporters.blocks import (
     sum_node,
     weight_row,
 )
-from exporters.cells import CELL_BIASES, RESET_NET, cell_library
+from exporters.cells import CELL_BIASES, cell_library, reset_net
 from exporters.circuit import BiasSource, Block, Circuit, Instance
 from exporters.errors import ExportError
 from exporters.network import Add, Affine, Memory, Network, Relu
@@ -80,6 +80,7 @@ class Lowering:
         self.quantized: dict[str, list[np.ndarray]] = {}
         self._unit_reference = None
         self.reset = reset  # the cells' power-on reset (exporters.cells)
+        self.held_resets: dict[str, int] = {}  # reset net -> frames it holds after power-on
         self.cell_transistors = cell_library(0, cell_ratio, reset=reset)[0].transistors
 
     def block(self, name: str, kind: str, supply: str = "ff") -> Block:
@@ -289,6 +290,14 @@ class Lowering:
                 f"{currents[u, k] / MAX_BIAS_CURRENT:.0f}x the {MAX_BIAS_CURRENT:g} A up to "
                 "which the cell stays in subthreshold: lower the unit current"
             )
+        if op.start_delay and not self.reset:
+            raise ExportError(
+                f"layer {name!r} waits {op.start_delay} frames in reset (start_delay), which "
+                "its cells hold through their reset transistor: export with power_on_reset=True"
+            )
+        rst = reset_net(op.start_delay)
+        if op.start_delay:
+            self.held_resets[rst] = op.start_delay
         currents = self.cell_biases(op) * cell_current
         self.realize(name, op.kernel, quantize(op.bias, self.sizing))
         block = self.block(name, "memory", "cell")
@@ -321,7 +330,7 @@ class Lowering:
                 Instance(
                     f"X{u}",
                     (pos[0], v0, f"th_{name}_{u}", f"wd_{name}_{u}", f"gn_{name}_{u}", cell_out)
-                    + ((block.port(RESET_NET),) if self.reset else ())
+                    + ((block.port(rst),) if self.reset else ())
                     + ("vdd", "gnd"),
                     "fqbmru_cell",
                     self.cell_transistors,
@@ -376,4 +385,5 @@ def lower(
         weights=low.weights,
         quantized=low.quantized,
         reset=reset,
+        held_resets=low.held_resets,
     )

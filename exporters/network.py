@@ -41,7 +41,8 @@ class Add:
 @dataclass(frozen=True)
 class Memory:
     """FQ-BMRU units: candidate ``inputs @ kernel + bias``; a unit switches on
-    above ``beta_high``, off below ``beta_low``, and puts out ``alpha`` when on."""
+    above ``beta_high``, off below ``beta_low``, and puts out ``alpha`` when on;
+    it is held off for its first ``start_delay`` frames."""
 
     name: str
     source: str
@@ -50,6 +51,7 @@ class Memory:
     beta_low: np.ndarray
     beta_high: np.ndarray
     alpha: np.ndarray
+    start_delay: int = 0
 
 
 Operation = Affine | Relu | Add | Memory

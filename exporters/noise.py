@@ -26,7 +26,7 @@ import numpy as np
 
 from exporters.deck import CircuitExport
 from exporters.ngspice import run_deck
-from exporters.stimulus import input_sources
+from exporters.stimulus import FRAME_SECONDS
 
 ELECTRON = 1.602176634e-19
 
@@ -54,7 +54,7 @@ def cell_noise(
     export: CircuitExport,
     features: np.ndarray,
     frames: int = 30,
-    frame: float = 0.01,
+    frame: float = FRAME_SECONDS,
     input_noise: float = 0.05,
     step: float = 5e-5,
     seed: int = 1,
@@ -67,7 +67,7 @@ def cell_noise(
     stop = len(features) * frame
     deck = export.spice(
         [
-            *input_sources(export.inputs, export.unit_current, features, frame),
+            *export.stimulus(features, frame),
             *noise_sources(export, input_noise, step, seed),
             f".tran {step / 2:.4g} {stop:.6g} 0 {step / 2:.4g}",
         ]

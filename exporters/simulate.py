@@ -13,6 +13,7 @@ import numpy as np
 
 from exporters.circuit import SUPPLIES
 from exporters.ngspice import run_deck
+from exporters.stimulus import FRAME_SECONDS
 
 SAMPLE = 0.95  # where in each frame the outputs are read, as a fraction of it
 
@@ -53,7 +54,7 @@ class ClipSimulation:
 def simulate_clip(
     export: Deck,
     features: np.ndarray,
-    frame: float = 0.01,
+    frame: float = FRAME_SECONDS,
     temperature: float = 27.0,
 ) -> ClipSimulation:
     """Simulate ``features`` (frames, n_features) in [0, 1]; ``frame`` seconds

@@ -1,6 +1,13 @@
-"""Input stimulus: a clip's features as piecewise-linear input currents."""
+"""Input stimulus: a clip's features as piecewise-linear input currents, and
+the reset of the layers that start late."""
 
 import numpy as np
+
+from exporters.cells import RESET_SECONDS
+
+#: Seconds per frame by default: the feature hop of ``bmru_keras.config.FeatureConfig``
+#: (10 ms), the rate a circuit is fed at.
+FRAME_SECONDS = 0.01
 
 
 def input_sources(
@@ -21,6 +28,18 @@ def input_sources(
                 f"{value:.6g}",
             ]
         lines.append(f"I_{net} vdd_bias {net} PWL({' '.join(points)})")
+    return lines
+
+
+def reset_sources(resets: dict[str, int], vdd: float, frame: float) -> list[str]:
+    """One PWL voltage source per held reset net (``resets``: net -> frames):
+    at the supply until ``frames * frame`` after the power-on reset ends,
+    then low, with its 10 % edge."""
+    lines = []
+    for net, frames in resets.items():
+        held = RESET_SECONDS + frames * frame
+        low = held + RESET_SECONDS / 10
+        lines.append(f"V_{net} {net} 0 PWL(0 {vdd:g} {held:.6g} {vdd:g} {low:.6g} 0)")
     return lines
 
 

@@ -22,6 +22,7 @@ from bmru_keras.training import evaluate_run, load_run
 from exporters import ExportError, export_to_circuit
 from exporters.cells import OUTPUT_CAPACITANCE
 from exporters.circuit import Block, Capacitor, Circuit, Device, Instance, Subcircuit
+from exporters.deck import Stimulus
 from exporters.design import Design
 from exporters.simulate import SAMPLE, simulate_clip, simulate_samples
 from exporters.software import local_sums, realized_states, realized_sums
@@ -615,6 +616,12 @@ def test_a_cells_switching_points_are_read_from_its_states_and_input():
     np.testing.assert_array_equal(crossings(states, ranges, samples)[0].highest, [0.9])
     ranges[0, 5, 0] = [-0.3, 0.4]
     np.testing.assert_array_equal(crossings(states, ranges, samples)[0].highest, [0.9, 0.4])
+    # A cell held in reset for its first 2 frames (a start delay): frames
+    # 0-2 do not count (its input reached 0.9 in frame 1 while it was held).
+    held = np.array([[[False], [False], [True], [True], [False], [False]]])
+    (late,) = crossings(held, ranges, samples, start_delay=2)
+    np.testing.assert_array_equal(late.highest, [0.4])
+    np.testing.assert_array_equal(late.lowest, [0.05])
     # A comparator that switches at 0.6 where it was meant to at 0.45: the
     # frames say so, whatever the target; a target they cannot tell from it stays.
     rng = np.random.default_rng(1)
@@ -726,3 +733,34 @@ def test_a_power_on_reset_starts_every_cell_off_as_its_software_unit(tiny_model,
     assert not simulate_clip(reset, x[0]).states["memory_0"][0].any()
     with pytest.raises(ExportError, match="transistor level"):
         export_to_circuit(tiny_model, level="behavioral", power_on_reset=False)
+
+
+def test_a_layer_that_starts_late_is_held_by_its_own_reset(tiny_model, tmp_path):
+    config = tiny_model.get_config()
+    (memory,) = (c["config"] for c in config["layers"] if c["config"]["name"] == "memory_0")
+    memory["start_delay"] = 2
+    late = keras.Model.from_config(config)
+    late.set_weights(tiny_model.get_weights())
+    # Inputs high for two frames, then lower: unit 1 switches on at once and
+    # holds; held in reset for those two frames it stays off all along.
+    x = np.random.default_rng(25).uniform(0, 1, (1, 6, 13)).astype("float32")
+    x[0, :2] = np.maximum(x[0, :2], 0.7)
+    export = export_to_circuit(late, unit_current=UNIT, vdd=0.9)
+    # The layer's cells are on rst2, which each clip's stimulus drives.
+    assert re.search(r"^Xmemory_memory_0 .* rst2 ", export.netlist, re.M)
+    assert not re.search(r"^V\S* rst2 ", export.netlist, re.M)
+    assert re.search(
+        r"^V_rst2 rst2 0 PWL\(0 0.9 0.0201 0.9 0.02011 0\)$", export.clip_deck(x[0], 0.01), re.M
+    )
+    for model, circuit in ((tiny_model, None), (late, export)):
+        software = realized_states(model, x, ["memory_0"])["memory_0"][0]
+        circuit = circuit or export_to_circuit(model, unit_current=UNIT, vdd=0.9)
+        np.testing.assert_array_equal(simulate_clip(circuit, x[0]).states["memory_0"], software)
+        assert software[:, 1].any() == (model is tiny_model)
+    bench = export.write(tmp_path, [Stimulus("late", x[0], {})])
+    assert "V_rst2 rst2 0 PWL" in (bench / "tb_late.spice").read_text()
+    assert "`rst2`" in (bench / "README.md").read_text()
+    with pytest.raises(ExportError, match="power_on_reset=True"):
+        export_to_circuit(late, unit_current=UNIT, vdd=0.9, power_on_reset=False)
+    with pytest.raises(ExportError, match="level 'transistor'"):
+        export_to_circuit(late, level="behavioral")

@@ -97,6 +97,14 @@ def test_baselines_swap_only_the_memory_layer(recurrent):
     assert model(np.zeros((2, 20, 13), "float32")).shape == (2, 20, 12)
 
 
+def test_each_memory_layer_waits_for_the_one_before_it():
+    model = build_kws_model(13, 2, ModelConfig(units=2, layers=3, start_delay=2))
+    delays = [model.get_layer(f"memory_{i}").start_delay for i in range(3)]
+    assert delays == [0, 2, 4]
+    with pytest.raises(ValueError, match="model.start_delay"):
+        build_kws_model(13, 2, ModelConfig(recurrent="gru", start_delay=2))
+
+
 def test_majority_vote_and_mean_logit_decisions():
     logits = np.zeros((2, 5, 3))
     logits[0, :3, 2] = 1.0  # three frames vote 2, two vote 0

@@ -257,6 +257,55 @@ def test_epsilon_one_is_a_cumulative_ladder():
 
 
 @pytest.mark.parametrize("layer_cls", LAYERS)
+@pytest.mark.parametrize("implementation", ["scan", "loop"])
+def test_a_start_delay_holds_the_first_steps_in_reset(layer_cls, implementation):
+    # Held steps put out 0; from then on the layer runs as on the sequence's
+    # tail from the reset state, with and without a mask.
+    x = random_inputs(3, 30, 4, seed=3) - (0.0 if layer_cls is FQBMRU else 0.5)
+    keras.utils.set_random_seed(0)
+    plain = layer_cls(6, implementation=implementation, return_sequences=True)
+    late = layer_cls(6, implementation=implementation, return_sequences=True, start_delay=7)
+    plain.build(x.shape)
+    late.build(x.shape)
+    late.set_weights(plain.get_weights())
+    out = np.asarray(late(x))
+    assert out.shape == (3, 30, 6) and not out[:, :7].any()
+    np.testing.assert_array_equal(out[:, 7:], np.asarray(plain(x[:, 7:])))
+    assert (out[:, 7:] != np.asarray(plain(x))[:, 7:]).any()  # the hold matters
+    mask = np.ones(x.shape[:2], bool)
+    mask[1, 12:16] = False
+    np.testing.assert_array_equal(
+        np.asarray(late(x, mask=mask))[:, 7:], np.asarray(plain(x[:, 7:], mask=mask[:, 7:]))
+    )
+    last = layer_cls(6, implementation=implementation, start_delay=7)
+    last.build(x.shape)
+    last.set_weights(plain.get_weights())
+    np.testing.assert_array_equal(np.asarray(last(x)), out[:, -1])
+    with pytest.raises(ValueError, match="initial_state"):
+        late(x, initial_state=np.zeros((3, 6), "float32"))
+    with pytest.raises(ValueError, match="longer"):
+        layer_cls(6, start_delay=30)(x)
+
+
+def test_a_start_delay_trains_and_is_kept_in_the_keras_file(tmp_path):
+    x = random_inputs(8, 20, 4, seed=4)
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((None, 4))
+    hidden = FQBMRU(5, return_sequences=True, gradient="surrogate", start_delay=3)(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(2)(hidden))
+    layer = model.layers[1]
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(model(x) ** 2)
+    grads = tape.gradient(loss, layer.trainable_variables)
+    assert all(np.any(np.asarray(g) != 0) for g in grads)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.layers[1].start_delay == 3
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize("layer_cls", LAYERS)
 def test_keras_file_round_trip(layer_cls, tmp_path):
     x = random_inputs(3, 25, 4) - (0.0 if layer_cls is FQBMRU else 0.5)
     inputs = keras.Input((None, 4))
@@ -293,6 +342,10 @@ def test_cell_works_in_plain_keras_rnn():
         ({"units": 4, "epsilon": 1.5}, "epsilon"),
         ({"units": 4, "unroll": True}, "unroll"),
         ({"units": 4, "input_noise": -0.1}, "input_noise"),
+        ({"units": 4, "start_delay": -1}, "start_delay"),
+        ({"units": 4, "start_delay": 1.5}, "start_delay"),
+        ({"units": 4, "start_delay": 2, "stateful": True}, "stateful"),
+        ({"units": 4, "start_delay": 2, "go_backwards": True}, "go_backwards"),
     ],
 )
 def test_bad_arguments_raise_value_error(kwargs, match):

@@ -235,12 +235,18 @@ class BistableRNN(RNN):
         return_sequences, return_state, go_backwards, stateful, unroll,
         zero_output_for_mask: as in :class:`keras.layers.RNN`; ``unroll``
             applies to ``implementation="loop"`` only.
+        start_delay: steps held in reset at the start of every sequence
+            (integer >= 0): for ``t < start_delay`` the state and output are
+            0, and the recurrence starts from ``h = 0`` at ``t = start_delay``.
+            A layer fed by another bistable layer can wait for that layer's
+            outputs to settle, as a circuit whose cells leave their reset in
+            turn (:mod:`exporters.cells`). 0: none.
     """
 
     #: The cell class a subclass runs.
     cell_class: type[BistableCell]
 
-    def __init__(self, units: int, implementation: str = "scan", **kwargs):
+    def __init__(self, units: int, implementation: str = "scan", start_delay: int = 0, **kwargs):
         cell_arguments = set(inspect.signature(self.cell_class).parameters) | set(
             inspect.signature(BistableCell).parameters
         )
@@ -261,8 +267,22 @@ class BistableRNN(RNN):
                 "`unroll=True` applies to implementation='loop' only; the scan "
                 "is already parallel over time."
             )
+        if not isinstance(start_delay, int) or isinstance(start_delay, bool) or start_delay < 0:
+            raise ValueError(
+                f"`start_delay` must be an integer >= 0. Received: start_delay={start_delay!r}"
+            )
+        for flag, why in (
+            ("stateful", "a stateful layer carries its state into the next batch"),
+            ("go_backwards", "the reset holds the first steps in time order"),
+        ):
+            if start_delay and kwargs.get(flag):
+                raise ValueError(
+                    f"`start_delay` resets the state at the start of every sequence, and "
+                    f"{why}: use one of `start_delay` and `{flag}=True`."
+                )
         super().__init__(cell, **kwargs)
         self.implementation = implementation
+        self.start_delay = start_delay
         self.input_spec = InputSpec(ndim=3)
 
     def build(self, sequences_shape, initial_state_shape=None):
@@ -272,9 +292,41 @@ class BistableRNN(RNN):
                 "not fixed. Give the input a static batch size, e.g. "
                 "`keras.Input(batch_shape=(batch, time, features))`."
             )
+        steps = sequences_shape[1]
+        if steps is not None and steps <= self.start_delay:
+            raise ValueError(
+                f"Layer {self.name!r} holds its first {self.start_delay} steps in reset "
+                f"(`start_delay`) but its sequences have {steps}: give longer "
+                "sequences or a shorter delay."
+            )
         super().build(sequences_shape, initial_state_shape)
 
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        if self.start_delay and initial_state is not None:
+            raise ValueError(
+                f"Layer {self.name!r} starts every sequence from the reset state "
+                "(`start_delay`); it takes no `initial_state`."
+            )
+        return super().call(sequences, initial_state, mask, training)
+
     def inner_loop(self, sequences, initial_state, mask, training=False):
+        delay = self.start_delay
+        if not delay:
+            return self.recur(sequences, initial_state, mask, training)
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        # The held steps: state and output 0; the rest starts from h = 0.
+        initial = [ops.zeros_like(s) for s in initial_state]
+        held = None if mask is None else mask[:, delay:]
+        last, outputs, states = self.recur(sequences[:, delay:], initial, held, training)
+        if self.return_sequences:
+            zeros = ops.repeat(ops.zeros_like(outputs[:, :1]), delay, axis=1)
+            outputs = ops.concatenate([zeros, outputs], axis=1)
+        return last, outputs, states
+
+    def recur(self, sequences, initial_state, mask, training=False):
+        """The recurrence over ``sequences`` from ``initial_state``: the
+        returns of :meth:`keras.layers.RNN.inner_loop`."""
         if self.implementation == "loop":
             return super().inner_loop(sequences, initial_state, mask, training)
         initial = initial_state[0] if isinstance(initial_state, list) else initial_state
@@ -332,7 +384,12 @@ class BistableRNN(RNN):
         cell_config = self.cell.get_config()
         for key in ("name", "trainable", "dtype"):
             del cell_config[key]
-        return {**config, **cell_config, "implementation": self.implementation}
+        return {
+            **config,
+            **cell_config,
+            "implementation": self.implementation,
+            "start_delay": self.start_delay,
+        }
 
     @classmethod
     def from_config(cls, config):

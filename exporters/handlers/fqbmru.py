@@ -34,4 +34,5 @@ def fqbmru(layer, sources):
         np.asarray(layer.beta_low, float).reshape(-1) * np.ones(layer.units),
         np.asarray(layer.beta_high, float).reshape(-1) * np.ones(layer.units),
         np.asarray(layer.alpha, float).reshape(-1) * np.ones(layer.units),
+        layer.start_delay,
     )

@@ -25,6 +25,7 @@ import numpy as np
 from exporters.blocks import Sizing, quantize, weight_row
 from exporters.cells import CELL_BIASES
 from exporters.deck import CircuitExport
+from exporters.errors import ExportError
 from exporters.network import Add, Affine, Memory, Network, Relu
 from exporters.trims import BiasDac
 
@@ -115,6 +116,11 @@ class _Writer:
 
     def memory(self, op: Memory, source):
         name = op.name
+        if op.start_delay:
+            raise ExportError(
+                f"layer {name!r} waits {op.start_delay} frames in reset (start_delay), which "
+                "the cells' reset transistor holds: export it at level 'transistor'"
+            )
         candidates = [self.node(f"c_{name}_{u}") for u in range(op.kernel.shape[1])]
         self.affine_into(name, source, op.kernel, quantize(op.bias, self.sizing), candidates)
         out, states = [], []
