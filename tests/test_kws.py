@@ -20,6 +20,7 @@ from bmru_keras.models import (
     centring_layer,
     fold_input_scaling,
     predict_in_batches,
+    with_start_delay,
 )
 from bmru_keras.training import RUN_FILES, RunFolderError, evaluate_run, load_run, run_inputs
 from tests.scripts import tensorflow_start_up_lines
@@ -101,6 +102,15 @@ def test_each_memory_layer_waits_for_the_one_before_it():
     model = build_kws_model(13, 2, ModelConfig(units=2, layers=3, start_delay=2))
     delays = [model.get_layer(f"memory_{i}").start_delay for i in range(3)]
     assert delays == [0, 2, 4]
+    # A trained model given the same delays without retraining computes the same.
+    keras.utils.set_random_seed(0)
+    plain = build_kws_model(13, 2, ModelConfig(units=2, layers=3))
+    model.set_weights(plain.get_weights())
+    late = with_start_delay(plain, 2)
+    assert [late.get_layer(f"memory_{i}").start_delay for i in range(3)] == [0, 2, 4]
+    x = np.random.default_rng(0).uniform(0, 1, (2, 12, 13)).astype("float32")
+    np.testing.assert_array_equal(late(x), model(x))
+    assert np.any(np.asarray(late(x)) != np.asarray(plain(x)))
     with pytest.raises(ValueError, match="model.start_delay"):
         build_kws_model(13, 2, ModelConfig(recurrent="gru", start_delay=2))
 
