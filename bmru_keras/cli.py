@@ -228,20 +228,20 @@ def _design(args: argparse.Namespace):
         )
     if not (args.nmos and args.pmos):
         raise ExportError("--model-library needs --nmos and --pmos (the device names in it)")
-    width, length = (1e-6 * v for v in args.unit_device)
+    design = from_arguments(args, **settings)
     models = ProcessModels(
         library=Path(args.model_library),
         corner=args.corner,
         nmos=args.nmos,
         pmos=args.pmos,
         includes=tuple(Path(f) for f in args.model_include),
-        width=width,
-        length=length,
+        width=design.unit_width,
+        length=design.unit_length,
     )
     for path in (models.library, *models.includes):
         if not path.is_file():
             raise ExportError(f"model file {path} not found")
-    return from_arguments(args, models=models, **settings)
+    return design.replace(models=models)
 
 
 def _export(args: argparse.Namespace) -> int:
