@@ -68,6 +68,13 @@ RESET_NET = "rst"
 RESET_SECONDS = 1e-4
 
 
+def reset_waveform(held: float, vdd: float) -> list[tuple[float, float]]:
+    """The PWL points of a reset net: at ``vdd`` from t = 0 until ``held``
+    seconds, then low after an edge of a tenth of :data:`RESET_SECONDS` (the
+    time to 6 digits)."""
+    return [(0, vdd), (held, vdd), (float(f"{held + RESET_SECONDS / 10:.6g}"), 0)]
+
+
 def reset_net(frames: int) -> str:
     """The reset net of the cells held off for their first ``frames`` frames
     (a layer's ``start_delay``): the power-on reset's for 0."""

@@ -3,7 +3,7 @@ the reset of the layers that start late."""
 
 import numpy as np
 
-from exporters.cells import RESET_SECONDS
+from exporters.cells import RESET_SECONDS, reset_waveform
 
 #: Seconds per frame by default: the feature hop of ``bmru_keras.config.FeatureConfig``
 #: (10 ms), the rate a circuit is fed at.
@@ -37,9 +37,8 @@ def reset_sources(resets: dict[str, int], vdd: float, frame: float) -> list[str]
     then low, with its 10 % edge."""
     lines = []
     for net, frames in resets.items():
-        held = RESET_SECONDS + frames * frame
-        low = held + RESET_SECONDS / 10
-        lines.append(f"V_{net} {net} 0 PWL(0 {vdd:g} {held:.6g} {vdd:g} {low:.6g} 0)")
+        points = reset_waveform(RESET_SECONDS + frames * frame, vdd)
+        lines.append(f"V_{net} {net} 0 PWL({' '.join(f'{t:.6g} {v:g}' for t, v in points)})")
     return lines
 
 

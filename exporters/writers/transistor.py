@@ -4,7 +4,7 @@ one instance per block, bias sources, probes) is built with SKiDL."""
 
 from __future__ import annotations
 
-from exporters.cells import RESET_NET, RESET_SECONDS
+from exporters.cells import RESET_NET, RESET_SECONDS, reset_waveform
 from exporters.circuit import SUPPLIES, Capacitor, Circuit, Device, Instance, Subcircuit
 from exporters.deck import CircuitExport, engineering
 from exporters.pdk import ProcessModels
@@ -60,9 +60,8 @@ def top_level(circuit: Circuit, library: str, vdd: float) -> str:
             for supply in SUPPLIES.values():
                 sk.V(ref=f"DD_{supply}", dc_value=vdd)["p", "n"] += net(supply), net("0")
             if circuit.reset:  # high from power-up for RESET_SECONDS, then low
-                held, low = RESET_SECONDS, float(f"{RESET_SECONDS * 1.1:.6g}")  # a 10 % edge
                 # One list in a list: SKiDL reads a bare list as one value per part copy.
-                points = [[(0, vdd), (held, vdd), (low, 0)]]
+                points = [reset_waveform(RESET_SECONDS, vdd)]
                 sk.PWLV(ref="RST", values=points)["p", "n"] += net(RESET_NET), net("0")
             for block in circuit.blocks:
                 part = sk.Part(path.name, block.name, ref=f"X{block.name}")
