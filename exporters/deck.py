@@ -58,6 +58,9 @@ class CircuitExport:
     bias_sources: list[BiasSource] = field(default_factory=list)  # transistor level
     # estimated area, m^2: "gate" and "capacitor" (Circuit.area); transistor level
     area: dict[str, float] = field(default_factory=dict)
+    # reset net -> the frames it holds its cells after power-on (a layer's
+    # start_delay; exporters.cells.reset_net), driven by each clip's stimulus
+    held_resets: dict[str, int] = field(default_factory=dict)
     circuit: Circuit | None = field(default=None, repr=False)  # the transistor-level model
 
     @property
@@ -96,10 +99,9 @@ class CircuitExport:
         """The sources one clip of ``features`` (frames, inputs) adds to the
         netlist: its input currents, and the reset of each layer that starts
         late (:func:`exporters.cells.reset_net`)."""
-        held = self.circuit.held_resets if self.circuit is not None else {}
         return [
             *input_sources(self.inputs, self.unit_current, features, frame),
-            *reset_sources(held, self.vdd, frame),
+            *reset_sources(self.held_resets, self.vdd, frame),
         ]
 
     def clip_deck(self, features: np.ndarray, frame: float, temperature: float = 27.0) -> str:
@@ -227,11 +229,11 @@ class CircuitExport:
                     " Power-on reset: `VRST` holds `rst` at the supply for the first "
                     f"{RESET_SECONDS * 1e3:g} ms, and each cell's `M10` holds it off until then."
                 )
-                for net, frames in self.circuit.held_resets.items():
-                    devices += (
-                        f" The cells of a layer that starts {frames} frames late are on "
-                        f"`{net}`, which each testbench holds {frames} frames longer (`V_{net}`)."
-                    )
+        for net, frames in self.held_resets.items():
+            devices += (
+                f" The cells of a layer that starts {frames} frames late are on "
+                f"`{net}`, which each testbench holds {frames} frames longer (`V_{net}`)."
+            )
         counts = "\n".join(f"| {k} | {v} |" for k, v in self.transistors.items())
         benches = "\n".join(f"- `tb_{name}.spice`" for name in testbenches) or "- (none written)"
         return f"""# Exported FQ-BMRU network

@@ -9,7 +9,9 @@ included); a bias is a current source; a ReLU is ``I_unit * max(v, 0)``; a
 memory unit is the subcircuit ``fqbmru_ideal``: a state node that settles to
 0 or ``vdd`` in ``tau`` (1 % of a frame by default) and switches up when the
 candidate exceeds ``beta_high``, down when it falls below ``beta_low``; its
-output is ``alpha * I_unit`` when on. The readout sums into 0-V sources
+output is ``alpha * I_unit`` when on; a layer with a ``start_delay`` has its
+units' reset port on its own reset net, held by each clip's stimulus as at
+transistor level (:func:`exporters.cells.reset_net`). The readout sums into 0-V sources
 ``VP<k>``, as at transistor level.
 
 The weights are the realized mirror ratios of the transistor level (the same
@@ -23,26 +25,27 @@ from __future__ import annotations
 import numpy as np
 
 from exporters.blocks import Sizing, quantize, weight_row
-from exporters.cells import CELL_BIASES
+from exporters.cells import CELL_BIASES, reset_net
 from exporters.deck import CircuitExport
-from exporters.errors import ExportError
 from exporters.network import Add, Affine, Memory, Network, Relu
 from exporters.trims import BiasDac
 
 
 def cell_subcircuit(tau: float, sharpness: float) -> str:
-    """The ideal FQ-BMRU unit: ports candidate ``c``, state ``s``, output ``o``.
+    """The ideal FQ-BMRU unit: ports candidate ``c``, state ``s``, output
+    ``o``, reset ``r``.
 
-    ``C ds/dt = g (vdd * on - s)`` with ``on = H(c - thr)``, ``thr = hi`` when
-    off and ``lo`` when on (both smooth steps of width ``sharpness`` units).
+    ``C ds/dt = g (vdd * on * (1 - r / vdd) - s)`` with ``on = H(c - thr)``,
+    ``thr = hi`` when off and ``lo`` when on (both smooth steps of width
+    ``sharpness`` units): a reset at the supply holds the state at 0.
     """
     on_now = "0.5*(1+tanh(20*(v(s)/vdd-0.5)))"
     threshold = f"(hi-(hi-lo)*{on_now})"
     switch = f"0.5*(1+tanh((v(c)-{threshold})/{sharpness:g}))"
     return "\n".join(
         [
-            ".subckt fqbmru_ideal c s o hi=1 lo=0 alpha=1 iu=1e-9 vdd=1",
-            f"Bs 0 s I=1e-9*(vdd*{switch}-v(s))",
+            ".subckt fqbmru_ideal c s o r hi=1 lo=0 alpha=1 iu=1e-9 vdd=1",
+            f"Bs 0 s I=1e-9*(vdd*{switch}*(1-v(r)/vdd)-v(s))",
             f"Cs s 0 {tau * 1e-9:g}",
             "Bo 0 o I=iu*alpha*v(s)/vdd",
             "Ro o 0 {1/iu}",
@@ -63,6 +66,7 @@ class _Writer:
         self.bias_table: list[dict] = []
         self.weights: list[dict] = []
         self.quantized: dict[str, list[np.ndarray]] = {}
+        self.held_resets: dict[str, int] = {}
 
     def node(self, name: str) -> str:
         self.lines.append(f"R_{name} {name} 0 {1 / self.unit_current:.6g}")
@@ -116,11 +120,9 @@ class _Writer:
 
     def memory(self, op: Memory, source):
         name = op.name
+        reset = reset_net(op.start_delay) if op.start_delay else "0"
         if op.start_delay:
-            raise ExportError(
-                f"layer {name!r} waits {op.start_delay} frames in reset (start_delay), which "
-                "the cells' reset transistor holds: export it at level 'transistor'"
-            )
+            self.held_resets[reset] = op.start_delay
         candidates = [self.node(f"c_{name}_{u}") for u in range(op.kernel.shape[1])]
         self.affine_into(name, source, op.kernel, quantize(op.bias, self.sizing), candidates)
         out, states = [], []
@@ -128,7 +130,7 @@ class _Writer:
             high, low, alpha = (float(v[u]) for v in (op.beta_high, op.beta_low, op.alpha))
             state, output = f"s_{name}_{u}", f"{name}_{u}"
             self.lines.append(
-                f"X_{name}_{u} {candidate} {state} {output} fqbmru_ideal "
+                f"X_{name}_{u} {candidate} {state} {output} {reset} fqbmru_ideal "
                 f"hi={high:.6g} lo={low:.6g} alpha={alpha:.6g} "
                 f"iu={self.unit_current:.6g} vdd={self.vdd:g}"
             )
@@ -171,5 +173,6 @@ def write_behavioral(
         weights=writer.weights,
         transistors={},
         quantized_weights=writer.quantized,
+        held_resets=writer.held_resets,
         level="behavioral",
     )

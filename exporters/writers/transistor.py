@@ -152,5 +152,6 @@ def write_transistor(
             for layer, pairs in circuit.dense_probes.items()
         },
         bias_sources=circuit.sources,
+        held_resets=circuit.held_resets,
         circuit=circuit,
     )
