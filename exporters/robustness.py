@@ -118,20 +118,29 @@ def montecarlo(options: StudyOptions, out: Path) -> dict:
     )
     # What a kept per-chip calibration must match to be read back (with the chip's seed).
     calibration = calibration_key(options, export, x_cal, run.frame) if options.trim_each else {}
-    jobs = []
-    for trial in range(options.trials):
+
+    def jobs(trial: int) -> list[tuple]:
         seed = options.seed + trial
         variant = (
             _trimmed_sample(model, options, x_cal, run.frame, seed, out / "trims", calibration)
             if options.trim_each
             else mismatched(export, seed, GF180MCU_MISMATCH)
         )
-        jobs += [
+        return [
             (f"{trial}/{i}", variant, x[i], run.frame, 27.0, config.model.decision)
             for i in range(len(x))
         ]
+
+    # A chip trimmed on its own is simulated as soon as it is calibrated, so an
+    # interrupted study keeps whole chips; untrimmed samples go in one batch.
+    trials = range(options.trials)
+    batches = [[t] for t in trials] if options.trim_each else [list(trials)]
     log = out / "montecarlo.jsonl"
-    results = run_logged(log, settings, jobs, options.workers, options.scheduler, options.restart)
+    results = {}
+    for k, batch in enumerate(batches):
+        restart = options.restart and k == 0
+        todo = [job for trial in batch for job in jobs(trial)]
+        results |= run_logged(log, settings, todo, options.workers, options.scheduler, restart)
     decisions = np.full((options.trials, len(x)), -1)
     for key, result in results.items():
         trial, i = map(int, key.split("/"))

@@ -198,15 +198,17 @@ def test_montecarlo_trims_each_sample_on_request(tiny_run, tmp_path, capsys, mon
     from bmru_keras.cli import main
 
     command = ["robustness", "montecarlo", str(tiny_run), "--data-dir", str(sample_dir())]
-    command += ["--clips", "1", "--trials", "1", "--out", str(tmp_path), "--trim-each"]
+    command += ["--clips", "1", "--trials", "2", "--out", str(tmp_path), "--trim-each"]
     assert main(command) == 2
     assert "--trim-each trims every sample on --calibrate N clips" in capsys.readouterr().err
     trim = ["--calibrate", "2", "--calibration-passes", "1"]
     assert main([*command, "--restart", *trim, "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["trim_each"] and result["calibration_clips"] == 2 and result["n_failed"] == 0
+    # Each chip is simulated once trimmed, into one log (the restart wipes it once).
+    assert len((tmp_path / "montecarlo.jsonl").read_text().splitlines()) == 1 + 2
     # Each chip's trims are kept: a resumed study reads them instead of recalibrating.
-    assert len(list((tmp_path / "trims").glob("chip_*.json"))) == 1
+    assert len(list((tmp_path / "trims").glob("chip_*.json"))) == 2
 
     def no_calibration(*args, **kwargs):
         raise AssertionError("recalibrated a chip whose trims were kept")
