@@ -81,6 +81,12 @@ def reset_net(frames: int) -> str:
     return f"{RESET_NET}{frames}" if frames else RESET_NET
 
 
+def held_resets(start_delays: list[int]) -> dict[str, int]:
+    """The reset nets each clip's stimulus holds past the power-on reset:
+    net -> frames, one per distinct non-zero ``start_delay``."""
+    return {reset_net(d): d for d in start_delays if d}
+
+
 #: Farads on each cell's output node by default (see the module).
 OUTPUT_CAPACITANCE = 7.5e-12
 

@@ -30,7 +30,7 @@ from exporters.blocks import (
     sum_node,
     weight_row,
 )
-from exporters.cells import CELL_BIASES, cell_library, reset_net
+from exporters.cells import CELL_BIASES, cell_library, held_resets, reset_net
 from exporters.circuit import BiasSource, Block, Circuit, Instance
 from exporters.errors import ExportError
 from exporters.network import Add, Affine, Memory, Network, Relu
@@ -80,7 +80,6 @@ class Lowering:
         self.quantized: dict[str, list[np.ndarray]] = {}
         self._unit_reference = None
         self.reset = reset  # the cells' power-on reset (exporters.cells)
-        self.held_resets: dict[str, int] = {}  # reset net -> frames it holds after power-on
         self.cell_transistors = cell_library(0, cell_ratio, reset=reset)[0].transistors
 
     def block(self, name: str, kind: str, supply: str = "ff") -> Block:
@@ -296,8 +295,6 @@ class Lowering:
                 "its cells hold through their reset transistor: export with power_on_reset=True"
             )
         rst = reset_net(op.start_delay)
-        if op.start_delay:
-            self.held_resets[rst] = op.start_delay
         currents = self.cell_biases(op) * cell_current
         self.realize(name, op.kernel, quantize(op.bias, self.sizing))
         block = self.block(name, "memory", "cell")
@@ -385,5 +382,5 @@ def lower(
         weights=low.weights,
         quantized=low.quantized,
         reset=reset,
-        held_resets=low.held_resets,
+        held_resets=held_resets(network.start_delays()),
     )

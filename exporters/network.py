@@ -73,6 +73,10 @@ class Network:
     def operation(self, name: str) -> Operation:
         return next(op for op in self.operations if op.name == name)
 
+    def start_delays(self) -> list[int]:
+        """Each memory layer's ``start_delay``, in evaluation order."""
+        return [op.start_delay for op in self.operations if isinstance(op, Memory)]
+
     def validate(self) -> None:
         """Refuse what no circuit can compute: non-finite parameters,
         thresholds out of order, negative amplitudes, a non-Affine readout."""

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from exporters.blocks import Sizing, quantize, weight_row
-from exporters.cells import CELL_BIASES, reset_net
+from exporters.cells import CELL_BIASES, held_resets, reset_net
 from exporters.deck import CircuitExport
 from exporters.network import Add, Affine, Memory, Network, Relu
 from exporters.trims import BiasDac
@@ -66,7 +66,6 @@ class _Writer:
         self.bias_table: list[dict] = []
         self.weights: list[dict] = []
         self.quantized: dict[str, list[np.ndarray]] = {}
-        self.held_resets: dict[str, int] = {}
 
     def node(self, name: str) -> str:
         self.lines.append(f"R_{name} {name} 0 {1 / self.unit_current:.6g}")
@@ -120,9 +119,7 @@ class _Writer:
 
     def memory(self, op: Memory, source):
         name = op.name
-        reset = reset_net(op.start_delay) if op.start_delay else "0"
-        if op.start_delay:
-            self.held_resets[reset] = op.start_delay
+        reset = reset_net(op.start_delay) if op.start_delay else "0"  # "0": never reset
         candidates = [self.node(f"c_{name}_{u}") for u in range(op.kernel.shape[1])]
         self.affine_into(name, source, op.kernel, quantize(op.bias, self.sizing), candidates)
         out, states = [], []
@@ -173,6 +170,6 @@ def write_behavioral(
         weights=writer.weights,
         transistors={},
         quantized_weights=writer.quantized,
-        held_resets=writer.held_resets,
+        held_resets=held_resets(network.start_delays()),
         level="behavioral",
     )
