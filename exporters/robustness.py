@@ -46,14 +46,16 @@ def run_logged(
     restart: bool,
     fn=decide_job,
 ) -> dict:
-    """Run ``fn`` on ``jobs`` (their first element a string key), appending
-    each result to the log ``path`` (:func:`bmru_keras.parallel.open_log`);
-    results already there are reused, failed ones retried."""
-    results = {
+    """The result of ``fn`` on each of ``jobs`` (their first element a string
+    key), by key, each appended to the log ``path`` as it arrives
+    (:func:`bmru_keras.parallel.open_log`); results already there are reused,
+    failed ones retried, other keys the log holds left out."""
+    logged = {
         row["key"]: row["result"]
         for row in open_log(path, settings, restart, ("key", "result"))
         if "error" not in row["result"]
     }
+    results = {job[0]: logged[job[0]] for job in jobs if job[0] in logged}
     todo = [job for job in jobs if job[0] not in results]
     with open(path, "a") as file:
         for key, result in map_unordered(fn, todo, workers, scheduler, "simulations"):
@@ -88,7 +90,9 @@ def _corner_key(fingerprint: str, temperature: float) -> str:
 
 def montecarlo(options: StudyOptions, out: Path) -> dict:
     """``options.trials`` mismatch samples (seeds ``options.seed`` + k), every clip
-    simulated on each: the decision flip rate per clip and overall."""
+    simulated on each: the decision flip rate per clip and overall. Sample k
+    is the same chip whatever ``options.trials``, so the log of a larger study
+    gives a smaller one its samples, and a larger one resumes from it."""
     from exporters.mismatch import GF180MCU_MISMATCH
 
     if options.design.models is not None:
@@ -111,7 +115,6 @@ def montecarlo(options: StudyOptions, out: Path) -> dict:
         split,
         run.frame,
         x,
-        trials=options.trials,
         seed=options.seed,
         netlist_sha256=export.fingerprint(),
         trim_each=options.trim_each,
@@ -156,6 +159,7 @@ def montecarlo(options: StudyOptions, out: Path) -> dict:
     ]
     result = {
         **settings,
+        "trials": options.trials,
         "n_clips": len(x),
         "n_failed": int((~simulated).sum()),
         "sw_clip_accuracy": float(np.mean(software == data.labels)),

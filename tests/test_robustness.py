@@ -216,6 +216,12 @@ def test_montecarlo_trims_each_sample_on_request(tiny_run, tmp_path, capsys, mon
     monkeypatch.setattr("exporters.study.calibrate", no_calibration)
     assert main([*command, *trim, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["flip_rate"] == result["flip_rate"]
+    # Sample k is the same chip in a study of any size: a smaller one reads the log.
+    assert main([*command, *trim, "--trials", "1", "--json"]) == 0
+    smaller = json.loads(capsys.readouterr().out)
+    assert smaller["trials"] == 1
+    assert smaller["hw_clip_accuracy_per_sample"] == result["hw_clip_accuracy_per_sample"][:1]
+    assert len((tmp_path / "montecarlo.jsonl").read_text().splitlines()) == 1 + 2
     # Another calibration is another chip: its trims are not reused.
     with pytest.raises(AssertionError, match="recalibrated"):
         main([*command, "--calibrate", "2", "--calibration-passes", "2", "--json"])
