@@ -23,7 +23,8 @@ Parts:
   (--corner-trims nominal: the nominal chip's trims at every corner, logged
   in corners_nominal_trims/);
 - montecarlo: --mc-chips mismatch samples, each calibrated on its own (a
-  tester's per-chip calibration, bias currents only), --mc-clips clips each.
+  tester's per-chip calibration, bias currents only), --mc-clips clips each;
+  its report gives each chip's accuracy, agreement with software and power.
 
 Each part logs its simulations under --out (default
 RUN_DIR/signoff) and resumes where it stopped. --json prints one object.
@@ -174,6 +175,8 @@ def main() -> None:
                 "mc_sw_accuracy": result["sw_clip_accuracy"],
                 "mc_mean_accuracy": result["hw_clip_accuracy_mean"],
                 "mc_worst_accuracy": result["hw_clip_accuracy_min"],
+                "mc_mean_agreement": result["clip_agreement_mean"],
+                "mc_avg_power_w": result["avg_power_w"],
             }
         )
     out.mkdir(parents=True, exist_ok=True)

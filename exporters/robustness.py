@@ -145,18 +145,20 @@ def montecarlo(options: StudyOptions, out: Path) -> dict:
         todo = [job for trial in batch for job in jobs(trial)]
         results |= run_logged(log, settings, todo, options.workers, options.scheduler, restart)
     decisions = np.full((options.trials, len(x)), -1)
+    power = np.zeros((options.trials, len(x)))
     for key, result in results.items():
         trial, i = map(int, key.split("/"))
         if "error" not in result:
             decisions[trial, i] = result["decision"]
+            power[trial, i] = result["power_w"]
     simulated = decisions >= 0
     flips = np.where(simulated, decisions != software[None], False)
     per_clip = flips.sum(0) / np.maximum(simulated.sum(0), 1)
-    accuracy = [
-        float(np.mean(decisions[t][simulated[t]] == data.labels[simulated[t]]))
-        for t in range(options.trials)
-        if simulated[t].any()
-    ]
+    chips = [t for t in range(options.trials) if simulated[t].any()]
+    right = decisions == data.labels[None]
+    accuracy = [float(np.mean(right[t][simulated[t]])) for t in chips]
+    agreement = [float(1 - flips[t].sum() / simulated[t].sum()) for t in chips]
+    chip_power = [float(np.mean(power[t][simulated[t]])) for t in chips]
     result = {
         **settings,
         "trials": options.trials,
@@ -166,6 +168,10 @@ def montecarlo(options: StudyOptions, out: Path) -> dict:
         "hw_clip_accuracy_mean": float(np.mean(accuracy)) if accuracy else None,
         "hw_clip_accuracy_min": float(np.min(accuracy)) if accuracy else None,
         "hw_clip_accuracy_per_sample": accuracy,
+        "clip_agreement_mean": float(np.mean(agreement)) if chips else None,
+        "clip_agreement_per_sample": agreement,
+        "avg_power_w_per_sample": chip_power,
+        "avg_power_w": float(np.mean(chip_power)) if chips else None,
         "flip_rate": float(flips.sum() / max(simulated.sum(), 1)),
         "clips_ever_flipped": int((per_clip > 0).sum()),
         "flip_rate_per_clip": {c.key: float(r) for c, r in zip(data.clips, per_clip, strict=True)},
@@ -188,6 +194,15 @@ def montecarlo(options: StudyOptions, out: Path) -> dict:
             f"| hardware clip accuracy, worst sample | {_pct(result['hw_clip_accuracy_min'])} % |",
             f"| decisions that differ from software | {100 * result['flip_rate']:.1f} % |",
             f"| clips that ever flip | {result['clips_ever_flipped']} of {len(x)} |",
+            f"| power (cells + feed-forward supplies), mean over samples | "
+            f"{_nano(result['avg_power_w'])} nW |",
+            "",
+            "| sample (seed) | clip accuracy % | decisions as software % | power (nW) |",
+            "|---|---|---|---|",
+            *(
+                f"| {t} ({options.seed + t}) | {_pct(a)} | {_pct(g)} | {_nano(p)} |"
+                for t, a, g, p in zip(chips, accuracy, agreement, chip_power, strict=True)
+            ),
             "",
             "![flip rate per clip](montecarlo.png)",
             "",

@@ -205,6 +205,13 @@ def test_montecarlo_trims_each_sample_on_request(tiny_run, tmp_path, capsys, mon
     assert main([*command, "--restart", *trim, "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["trim_each"] and result["calibration_clips"] == 2 and result["n_failed"] == 0
+    # Per chip: accuracy, agreement with the software and power, one entry a chip.
+    assert len(result["clip_agreement_per_sample"]) == len(result["avg_power_w_per_sample"]) == 2
+    assert result["clip_agreement_per_sample"][0] in (0.0, 1.0)  # one clip a chip
+    assert result["clip_agreement_mean"] == pytest.approx(1 - result["flip_rate"])  # 1 clip a chip
+    assert all(p > 0 for p in result["avg_power_w_per_sample"])
+    assert result["avg_power_w"] == pytest.approx(np.mean(result["avg_power_w_per_sample"]))
+    assert "| 1 (1) |" in (tmp_path / "montecarlo.md").read_text()
     # Each chip is simulated once trimmed, into one log (the restart wipes it once).
     assert len((tmp_path / "montecarlo.jsonl").read_text().splitlines()) == 1 + 2
     # Each chip's trims are kept: a resumed study reads them instead of recalibrating.

@@ -28,7 +28,7 @@ def test_signoff_prints_every_figure_at_one_point_and_resumes(tiny_run, tmp_path
     for key in (
         "clip_agreement", "clip_agreement_balanced", "avg_power_w", "noise_suppression_min",
         "corner_kept_fraction", "mc_chips", "mc_mean_accuracy", "mc_worst_accuracy",
-        "sw_accuracy", "transistors",
+        "mc_mean_agreement", "mc_avg_power_w", "sw_accuracy", "transistors",
     ):  # fmt: skip
         assert key in result, key
     assert result["n_clips"] == 2 and 0 <= result["clip_agreement"] <= 1
