@@ -144,21 +144,18 @@ def montecarlo(options: StudyOptions, out: Path) -> dict:
         restart = options.restart and k == 0
         todo = [job for trial in batch for job in jobs(trial)]
         results |= run_logged(log, settings, todo, options.workers, options.scheduler, restart)
-    decisions = np.full((options.trials, len(x)), -1)
-    power = np.zeros((options.trials, len(x)))
-    for key, result in results.items():
-        trial, i = map(int, key.split("/"))
-        if "error" not in result:
-            decisions[trial, i] = result["decision"]
-            power[trial, i] = result["power_w"]
+    scored = [
+        _scored([results.get(f"{t}/{i}", {}) for i in range(len(x))], data.labels, software)
+        for t in range(options.trials)
+    ]
+    decisions = np.stack([hw for hw, _ in scored])
     simulated = decisions >= 0
     flips = np.where(simulated, decisions != software[None], False)
     per_clip = flips.sum(0) / np.maximum(simulated.sum(0), 1)
     chips = [t for t in range(options.trials) if simulated[t].any()]
-    right = decisions == data.labels[None]
-    accuracy = [float(np.mean(right[t][simulated[t]])) for t in chips]
-    agreement = [float(1 - flips[t].sum() / simulated[t].sum()) for t in chips]
-    chip_power = [float(np.mean(power[t][simulated[t]])) for t in chips]
+    accuracy = [scored[t][1]["hw_clip_accuracy"] for t in chips]
+    agreement = [scored[t][1]["clip_agreement"] for t in chips]
+    chip_power = [scored[t][1]["power_w"] for t in chips]
     result = {
         **settings,
         "trials": options.trials,
@@ -209,6 +206,24 @@ def montecarlo(options: StudyOptions, out: Path) -> dict:
         ]
     )
     return result
+
+
+def _scored(got: list[dict], labels: np.ndarray, software: np.ndarray) -> tuple:
+    """One circuit's clip results (:func:`exporters.jobs.decide_job`; ``{}``
+    or an error where a clip has none) -> its decisions (-1 where none) and
+    ``{"n_failed", "hw_clip_accuracy", "clip_agreement", "power_w"}`` over the
+    clips it decided (None where it decided none)."""
+    ok = np.array(["decision" in g for g in got])
+    hw = np.array([g.get("decision", -1) for g in got])
+    figures = {
+        "n_failed": int((~ok).sum()),
+        "hw_clip_accuracy": float(np.mean(hw[ok] == labels[ok])) if ok.any() else None,
+        "clip_agreement": float(np.mean(hw[ok] == software[ok])) if ok.any() else None,
+        "power_w": float(np.mean([g["power_w"] for g in got if "power_w" in g]))
+        if ok.any()
+        else None,
+    }
+    return hw, figures
 
 
 def _trimmed_sample(
@@ -297,20 +312,13 @@ def corners(options: StudyOptions, out: Path) -> dict:
     for (corner, temperature, scale), fingerprint in zip(grid, fingerprints, strict=True):
         prefix, key = _corner_key(fingerprint, temperature), f"{corner}/{temperature:g}/{scale:g}"
         got = [results.get(f"{prefix}/{i}", {}) for i in range(len(x))]
-        ok = np.array(["decision" in g for g in got])
-        hw = np.array([g.get("decision", -1) for g in got])
-        decided[key] = hw
+        decided[key], figures = _scored(got, data.labels, software)
         rows.append(
             {
                 "corner": corner,
                 "temperature_c": temperature,
                 "vdd_v": options.design.vdd * scale,
-                "n_failed": int((~ok).sum()),
-                "hw_clip_accuracy": float(np.mean(hw[ok] == data.labels[ok])) if ok.any() else None,
-                "clip_agreement": float(np.mean(hw[ok] == software[ok])) if ok.any() else None,
-                "power_w": float(np.mean([g["power_w"] for g in got if "power_w" in g]))
-                if ok.any()
-                else None,
+                **figures,
             }
         )
     right_everywhere = np.all([decided[k] == data.labels for k in decided], axis=0)
