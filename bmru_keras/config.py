@@ -161,6 +161,9 @@ class TrainConfig:
     batch_size: int = 64
     learning_rate: float = 0.003
     lr_schedule: str = "constant"  # constant | cosine
+    # frames: each frame's cross-entropy (the paper's); clip: the cross-entropy
+    # of the clip's mean frame logits, for model.decision=mean (bmru_keras.losses).
+    loss: str = "frames"
     epsilon: EpsilonConfig | None = field(default_factory=EpsilonConfig)
     # FQ-BMRU biases and thresholds set from the training data before fit
     # ("data", bmru_keras.initialization) or left to their initializers ("random").
@@ -199,6 +202,7 @@ CHOICES = {
     "model.relaxation": ("leaky", "ladder"),
     "model.decision": ("majority", "mean"),
     "train.lr_schedule": ("cosine", "constant"),
+    "train.loss": ("frames", "clip"),
     "train.threshold_init": ("data", "random"),
 }
 #: Numeric bounds, as intervals: "(" and ")" exclude the bound, "[" and "]" include it.
@@ -352,6 +356,12 @@ def config_from_dict(
         raise ConfigError(
             f"{source}: `name` must be a plain name (letters, digits and _ . = , + -, "
             f"no path), got {config.name!r}"
+        )
+    if config.train.loss == "clip" and config.model.decision != "mean":
+        raise ConfigError(
+            f"{source}: `train.loss` is 'clip', which trains the mean of the frame logits, "
+            f"but `model.decision` is {config.model.decision!r}; set model.decision=mean "
+            "(or train.loss=frames)"
         )
     if config.data.dir is not None:
         expanded = os.path.expandvars(os.path.expanduser(config.data.dir))

@@ -40,6 +40,7 @@ from bmru_keras.features import (
     to_network_input,
 )
 from bmru_keras.initialization import init_thresholds_from_data
+from bmru_keras.losses import training_loss
 from bmru_keras.models import (
     build_kws_model,
     centring_layer,
@@ -220,7 +221,7 @@ def _fit(config, prepared, root, frames, seed: int, logs: Path) -> Trial:
     steps_per_epoch = -(-n_train // config.train.batch_size)
     model.compile(
         optimizer=keras.optimizers.Adam(_learning_rate(config, steps_per_epoch)),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        loss=training_loss(config.train.loss),
         metrics=["accuracy"],
     )
     x_val = prepared.inputs(config, "validation")

@@ -48,6 +48,8 @@ def write(tmp_path, text: str) -> Path:
         ("model: {relaxation: clipped}", r"`model.relaxation` must be one of"),
         ("train: {threshold_quantiles: [0.5, 0.8, 0.6]}", r"`train.threshold_quantiles` must be"),
         ("train: {threshold_quantiles: [0.5, 0.6]}", r"`train.threshold_quantiles` must be"),
+        ("train: {loss: frame}", r"`train.loss` must be one of \('frames', 'clip'\)"),
+        ("train: {loss: clip}", r"`train.loss` is 'clip'.*`model.decision` is 'majority'; set"),
         ("- just a list", r"top level must be a mapping"),
     ],
 )

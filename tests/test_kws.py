@@ -15,6 +15,7 @@ from bmru_keras.data.speech_commands import sample_dir
 from bmru_keras.evaluation import clip_decisions, clip_metrics
 from bmru_keras.features import n_inputs
 from bmru_keras.initialization import init_thresholds_from_data
+from bmru_keras.losses import ClipMeanCrossEntropy
 from bmru_keras.models import (
     build_kws_model,
     centring_layer,
@@ -199,6 +200,22 @@ def test_class_weighted_training_keeps_every_training_clip(tmp_path, augment):
     words = [clip["word"] for clip in splits["training"]]
     assert words.count("yes") < len(words) / 2  # not cut to the rarest class
     assert json.loads((run / "metrics.json").read_text())["testing"]["n_clips"] > 0
+
+
+@pytest.mark.parametrize("augment", ["true", "false"])
+def test_the_clip_loss_trains_through_the_cli(tmp_path, augment):
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY)
+    run = tmp_path / "run"
+    settings = ["train.loss=clip", "model.decision=mean", f"augment.enabled={augment}"]
+    settings += ["data.balance_training=weight", "train.epochs=2", "train.verbose=0"]
+    overrides = [arg for setting in settings for arg in ("--set", setting)]
+    assert main(["run", str(config), "--out", str(run), *overrides]) == 0
+    config_back, model, _ = load_run(run)
+    assert config_back.train.loss == "clip"
+    assert isinstance(model.loss, ClipMeanCrossEntropy)
+    history = json.loads((run / "history.json").read_text())
+    assert np.all(np.isfinite(history["loss"]))
 
 
 def test_a_few_clips_of_a_split_cover_every_class(tiny_run):
