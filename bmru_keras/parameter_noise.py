@@ -117,8 +117,12 @@ def input_noise_flips(
         logits = []
         for start in range(0, len(x), batch_size):
             chunk = x[start : start + batch_size]
+            # A layer held in reset for its first frames (start_delay) projects
+            # only the frames after them.
             noise = [
-                rng.normal(0.0, sigma, (*chunk.shape[:2], layer.units)).astype(chunk.dtype)
+                rng.normal(0.0, sigma, (*chunk.shape[:2], layer.units)).astype(chunk.dtype)[
+                    :, getattr(layer, "start_delay", 0) :
+                ]
                 for layer in layers
             ]
             with _noisy_inputs([layer.cell for layer in layers], noise):

@@ -56,6 +56,10 @@ def test_input_noise_flips_grow_with_sigma_and_leave_the_model_as_it_was(model):
     assert small == 0.0 < large
     assert input_noise_flips(model, x, sigma=2.0, trials=2) == large  # seeded
     np.testing.assert_array_equal(model.predict(x, verbose=0), logits)
+    # A layer held in reset for its first frames takes noise on the rest.
+    late = build_kws_model(13, 2, ModelConfig(units=3, layers=2, start_delay=2))
+    assert input_noise_flips(late, x, sigma=1e-6, trials=1) == 0.0
+    assert input_noise_flips(late, x, sigma=2.0, trials=1) > 0.0
     loop = build_kws_model(13, 2, ModelConfig(units=3, layers=1))
     loop.get_layer("memory_0").implementation = "loop"
     with pytest.raises(ValueError, match="implementation='scan'"):
