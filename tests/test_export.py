@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import keras
@@ -311,6 +312,18 @@ def test_skidl_leaves_no_log_files_for_another_process_to_race_on(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert not list(tmp_path.iterdir())
+
+
+def test_skidl_records_the_same_source_trace_from_the_frames_alone():
+    from exporters.writers.skidl_netlist import skidl, source_trace
+
+    skidl()  # imports SKiDL outside the working folder (the test above)
+    scriptinfo = sys.modules["skidl.scriptinfo"]
+    assert sys.modules["skidl.circuit"].get_skidl_trace is source_trace
+    assert sys.modules["skidl.node"].get_skidl_trace is source_trace
+    # Called from one line, both name the same callers, this test's line last.
+    theirs, ours = scriptinfo.get_skidl_trace(), source_trace()
+    assert ours == theirs and ours[-1][0] == os.path.abspath(__file__)
 
 
 def test_layer_without_handler_is_named():

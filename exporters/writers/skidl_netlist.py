@@ -20,19 +20,42 @@ def skidl():
     working folder and deletes them when file output stops: two processes
     of one script in one folder (two ``bmru`` commands) raced on the same
     files, the second failing with FileNotFoundError. The first import
-    happens in a private temporary folder and stops file output there."""
-    if "skidl.pyspice" in sys.modules:
-        return sys.modules["skidl.pyspice"]
-    logging.disable(logging.WARNING)
-    cwd = os.getcwd()
-    os.chdir(tempfile.mkdtemp(prefix="bmru-skidl-"))
-    try:
-        module = require("skidl.pyspice", "circuit", "writing a netlist")
-        require("skidl.logger", "circuit", "writing a netlist").stop_log_file_output()
-    finally:
-        os.chdir(cwd)
-        logging.disable(logging.NOTSET)
-    return module
+    happens in a private temporary folder and stops file output there.
+    SKiDL's source traces are then read by :func:`source_trace`."""
+    if "skidl.pyspice" not in sys.modules:
+        logging.disable(logging.WARNING)
+        cwd = os.getcwd()
+        os.chdir(tempfile.mkdtemp(prefix="bmru-skidl-"))
+        try:
+            require("skidl.pyspice", "circuit", "writing a netlist")
+            require("skidl.logger", "circuit", "writing a netlist").stop_log_file_output()
+        finally:
+            os.chdir(cwd)
+            logging.disable(logging.NOTSET)
+    for name in ("skidl.circuit", "skidl.node"):  # where SKiDL 3.0.0 records them
+        sys.modules[name].get_skidl_trace = source_trace
+    return sys.modules["skidl.pyspice"]
+
+
+def source_trace() -> list[tuple[str, str]]:
+    """SKiDL's ``get_skidl_trace``, read from the frames alone: the
+    ``(file, line)`` of each caller outside the SKiDL package, outermost
+    first, recorded for every part, net and node SKiDL makes.
+
+    SKiDL's own calls ``inspect.stack()``, which reads every caller's source
+    and scans ``sys.modules`` once per frame: under pytest or in a notebook
+    (deep stacks, TensorFlow's thousands of modules) that was a fifth of a
+    circuit test's time (docs/circuits.md, "Export time")."""
+    skidl_dir = os.path.dirname(sys.modules["skidl.scriptinfo"].__file__)
+    trace = []
+    frame = sys._getframe(1)
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if not name.startswith(skidl_dir):
+            trace.append((os.path.abspath(name), str(frame.f_lineno)))
+        frame = frame.f_back
+    trace.reverse()
+    return trace
 
 
 @contextmanager
