@@ -118,10 +118,11 @@ def input_noise_flips(
         for start in range(0, len(x), batch_size):
             chunk = x[start : start + batch_size]
             # A layer held in reset for its first frames (start_delay) projects
-            # only the frames after them.
+            # only the frames after them; the noise is drawn for every frame, so
+            # a delay leaves the draws of the other layers as they were.
             noise = [
                 rng.normal(0.0, sigma, (*chunk.shape[:2], layer.units)).astype(chunk.dtype)[
-                    :, getattr(layer, "start_delay", 0) :
+                    :, layer.start_delay :
                 ]
                 for layer in layers
             ]
