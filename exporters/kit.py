@@ -10,6 +10,7 @@ import keras
 import numpy as np
 
 from exporters.deck import Stimulus
+from exporters.software import outputs
 from exporters.stimulus import FRAME_SECONDS
 
 
@@ -26,7 +27,7 @@ def clip_stimuli(
     model's logits per frame and its decision."""
     from bmru_keras.evaluation import clip_decisions
 
-    logits = model.predict(np.asarray(x), verbose=0)
+    logits = outputs(model, x)[0]
     decisions = clip_decisions(logits, rule)
     stimuli = []
     for i, clip in enumerate(clip_names):

@@ -15,6 +15,7 @@ import numpy as np
 from exporters.calibrate import PASSES, RESET_GUARD, calibrate, calibration_settings
 from exporters.design import Design
 from exporters.export import export_to_circuit
+from exporters.software import outputs
 from exporters.trims import BiasTrims
 
 
@@ -101,7 +102,7 @@ def load_clips(options: StudyOptions) -> RunClips:
 
     config, model, normalization = load_run(options.run_dir)
     _, data, x = run_inputs(config, normalization, options.data_dir, options.split, options.clips)
-    logits = model.predict(x, batch_size=256, verbose=0)
+    logits = outputs(model, x)[0]
     software = clip_decisions(logits, config.model.decision)
     x_cal = None
     if options.calibrate:

@@ -17,7 +17,7 @@ from bmru_keras.parallel import map_unordered, open_log
 from exporters.calibrate import calibration_settings, median_gain
 from exporters.errors import ExportError
 from exporters.simulate import simulate_job
-from exporters.software import quantized_model, realized_states, realized_sums
+from exporters.software import outputs, quantized_model, realized_states, realized_sums
 from exporters.study import (
     StudyOptions,
     load_clips,
@@ -53,9 +53,9 @@ def verify_run(options: StudyOptions, out: str | Path | None = None) -> dict:
         )
     trims = nominal_trims(model, options, run.x_cal, frame)
     export = nominal_export(model, options, trims)
-    software = model.predict(x, batch_size=256, verbose=0)
+    software = outputs(model, x)[0]
     realized = quantized_model(model, export)
-    quantized = realized.predict(x, batch_size=256, verbose=0)
+    quantized = outputs(realized, x)[0]
     memories = list(export.states)
     sw_states = realized_states(model, x, memories)
     candidates = realized_sums(realized, x, memories)

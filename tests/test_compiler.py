@@ -4,6 +4,7 @@ no TensorFlow, and a 2-layer circuit whose cells switch up and down decides
 as Keras (real ngspice, real GF180MCU models)."""
 
 import json
+import logging
 import shutil
 import subprocess
 import sys
@@ -26,7 +27,13 @@ from exporters.graph import to_network
 from exporters.kit import clip_stimuli
 from exporters.network import Memory
 from exporters.simulate import simulate_clip
-from exporters.software import frame_edge_logits, quantized_model, realized_states
+from exporters.software import (
+    frame_edge_logits,
+    outputs,
+    quantized_model,
+    realized_states,
+    realized_sums,
+)
 
 UNIT = 7e-10
 ROOT = Path(__file__).resolve().parents[1]
@@ -176,6 +183,22 @@ def two_layer(sample_inputs):
     ]
     assert len(both) >= 2, "the sample should hold clips where every cell switches"
     return model, both[:2]
+
+
+def test_the_software_side_traces_no_function_per_model(two_layer, sample_inputs, caplog):
+    """The studies read many one-off models (a quantized copy per chip, a
+    sub-model per probe) by direct calls: ``predict`` would trace a function
+    for each, and TensorFlow warns of retracing after five."""
+    model, _ = two_layer
+    export = export_to_circuit(model, unit_current=UNIT, sizing=_nominal_sizing())
+    with caplog.at_level(logging.WARNING, logger="tensorflow"):
+        for _ in range(6):
+            realized = quantized_model(model, export)
+            logits = outputs(realized, sample_inputs)[0]
+            realized_states(realized, sample_inputs, ["memory_0"])
+            realized_sums(realized, sample_inputs, ["memory_0"])
+    assert logits.shape == (*sample_inputs.shape[:2], 2)
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]
 
 
 def test_two_layer_circuit_switches_and_decides_as_keras(two_layer, sample_inputs):
