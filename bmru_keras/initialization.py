@@ -23,6 +23,7 @@ import numpy as np
 
 from bmru_keras.config import THRESHOLD_QUANTILES, are_threshold_quantiles
 from bmru_keras.layers.fq_bmru import FQBMRU
+from bmru_keras.models import direct_outputs
 
 
 def init_thresholds_from_data(
@@ -43,9 +44,7 @@ def init_thresholds_from_data(
         layer.cell.epsilon.assign(0.0)
     for layer in layers:
         cell = layer.cell
-        # A direct call, not ``predict``: no tf.data pipeline or retraced
-        # function for a one-off sub-model.
-        inputs = keras.ops.convert_to_numpy(keras.Model(model.inputs, layer.input)([x]))
+        inputs = direct_outputs(model, x, [layer.input])[0]
         pre = (inputs @ np.asarray(cell.kernel)).reshape(-1, cell.units)
         if cell.use_bias:
             pre = pre + np.asarray(cell.bias)

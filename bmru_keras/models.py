@@ -178,6 +178,18 @@ def with_start_delay(model: keras.Model, frames: int) -> keras.Model:
     return copy
 
 
+def direct_outputs(
+    model: keras.Model, x: np.ndarray, tensors: list | None = None
+) -> list[np.ndarray]:
+    """``model``'s outputs on ``x`` (or ``tensors`` of its graph), by a direct
+    call: a one-off model traces no function, where ``predict`` traces one
+    for every model it sees (TensorFlow then warns of retracing)."""
+    tensors = model.outputs if tensors is None else tensors
+    values = keras.Model(model.inputs, tensors)([np.asarray(x)])
+    values = values if isinstance(values, (list, tuple)) else [values]
+    return [keras.ops.convert_to_numpy(value) for value in values]
+
+
 def predict_in_batches(model: keras.Model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """``model.predict(x)`` without its tf.data pipeline, which under
     TensorFlow's deterministic ops logs a spurious error on every call

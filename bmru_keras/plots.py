@@ -9,6 +9,8 @@ import numpy as np
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from bmru_keras.models import direct_outputs  # noqa: E402
+
 
 def learning_curves(history: dict, path: Path) -> None:
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.5))
@@ -51,11 +53,7 @@ def confusion(metrics: dict, path: Path) -> None:
 def state_raster(model: keras.Model, clip: np.ndarray, path: Path, name: str = "") -> None:
     """The memory layers' states over one clip (``name``), one row per unit."""
     memories = [layer for layer in model.layers if layer.name.startswith("memory_")]
-    probe = keras.Model(model.inputs, [layer.output for layer in memories])
-    states = probe([clip])  # one clip: a direct call, no tf.data pipeline
-    states = [
-        keras.ops.convert_to_numpy(s) for s in (states if isinstance(states, list) else [states])
-    ]
+    states = direct_outputs(model, clip, [layer.output for layer in memories])
     fig, axes = plt.subplots(len(states) + 1, 1, figsize=(8, 1.5 + 1.2 * len(states)))
     image = axes[0].imshow(clip[0].T, aspect="auto", cmap="magma", origin="lower", vmin=0, vmax=1)
     fig.colorbar(image, ax=axes[0], label="x")

@@ -10,7 +10,6 @@ import keras
 import numpy as np
 
 from exporters.deck import Stimulus
-from exporters.software import outputs
 from exporters.stimulus import FRAME_SECONDS
 
 
@@ -26,8 +25,9 @@ def clip_stimuli(
     """One testbench stimulus per clip of network inputs ``x``, with the
     model's logits per frame and its decision."""
     from bmru_keras.evaluation import clip_decisions
+    from bmru_keras.models import direct_outputs
 
-    logits = outputs(model, x)[0]
+    logits = direct_outputs(model, x)[0]
     decisions = clip_decisions(logits, rule)
     stimuli = []
     for i, clip in enumerate(clip_names):

@@ -5,6 +5,7 @@ at each Dense layer's output."""
 import keras
 import numpy as np
 
+from bmru_keras.models import direct_outputs
 from exporters.deck import CircuitExport
 from exporters.graph import output_layer, walk
 
@@ -22,16 +23,6 @@ def quantized_model(model: keras.Model, export: CircuitExport) -> keras.Model:
     return copy
 
 
-def outputs(model: keras.Model, x: np.ndarray, tensors: list | None = None) -> list[np.ndarray]:
-    """``model``'s outputs on ``x`` (or ``tensors`` of its graph), by a direct
-    call: a one-off model traces no function, where ``predict`` traces one
-    for every model it sees (TensorFlow then warns of retracing)."""
-    tensors = model.outputs if tensors is None else tensors
-    values = keras.Model(model.inputs, tensors)([np.asarray(x)])
-    values = values if isinstance(values, (list, tuple)) else [values]
-    return [keras.ops.convert_to_numpy(value) for value in values]
-
-
 def realized_sums(model: keras.Model, x: np.ndarray, layers: list[str]) -> dict:
     """The currents the circuit sums for each of ``layers``, in software,
     ``(clips, frames, units)``: a memory layer's input currents
@@ -39,7 +30,7 @@ def realized_sums(model: keras.Model, x: np.ndarray, layers: list[str]) -> dict:
     steps = {step.layer.name: step for step in walk(model)}
     dense = {n for n in layers if isinstance(steps[n].layer, keras.layers.Dense)}
     tensors = [steps[n].output if n in dense else steps[n].inputs[0] for n in layers]
-    values = outputs(model, x, tensors)
+    values = direct_outputs(model, x, tensors)
     out = {}
     for name, value in zip(layers, values, strict=True):
         out[name] = value if name in dense else _cell_sums(model.get_layer(name), value)
@@ -93,7 +84,7 @@ def realized_states(model: keras.Model, x: np.ndarray, layers: list[str]) -> dic
     """Each memory layer's cell states in software, ``(clips, frames, units)``
     booleans (on: a non-zero output)."""
     steps = {step.layer.name: step for step in walk(model)}
-    values = outputs(model, x, [steps[n].output for n in layers])
+    values = direct_outputs(model, x, [steps[n].output for n in layers])
     return {name: value > 0 for name, value in zip(layers, values, strict=True)}
 
 
@@ -117,7 +108,7 @@ def frame_edge_logits(model: keras.Model, x: np.ndarray) -> np.ndarray:
         return v @ np.asarray(layer.kernel) + np.asarray(layer.bias)
 
     read = ("input_dense", "memory_0", "skip_0")
-    direct, s0, settled = outputs(model, x, [model.get_layer(n).output for n in read])
+    direct, s0, settled = direct_outputs(model, x, [model.get_layer(n).output for n in read])
     previous = np.concatenate([np.zeros_like(s0[:, :1]), s0[:, :-1]], axis=1)
     transient = direct + dense("output_dense_0", previous)
     b, t, u = settled.shape

@@ -15,7 +15,6 @@ import numpy as np
 from exporters.calibrate import PASSES, RESET_GUARD, calibrate, calibration_settings
 from exporters.design import Design
 from exporters.export import export_to_circuit
-from exporters.software import outputs
 from exporters.trims import BiasTrims
 
 
@@ -88,6 +87,7 @@ class RunClips:
     model: object  # the trained keras.Model
     data: object  # the clips (keys, labels, features)
     x: np.ndarray  # network inputs (clips, frames, inputs)
+    logits: np.ndarray  # the model's per-frame logits (clips, frames, classes)
     software: np.ndarray  # the model's clip decisions
     x_cal: np.ndarray | None  # network inputs of the calibration clips (training split)
     frame: float  # seconds per frame the clips are simulated at
@@ -98,11 +98,12 @@ def load_clips(options: StudyOptions) -> RunClips:
     ``options.calibrate`` N, N training clips to measure trims on; the
     frame time is ``options.frame`` or the run's feature hop."""
     from bmru_keras.evaluation import clip_decisions
+    from bmru_keras.models import direct_outputs
     from bmru_keras.training import load_run, run_inputs
 
     config, model, normalization = load_run(options.run_dir)
     _, data, x = run_inputs(config, normalization, options.data_dir, options.split, options.clips)
-    logits = outputs(model, x)[0]
+    logits = direct_outputs(model, x)[0]
     software = clip_decisions(logits, config.model.decision)
     x_cal = None
     if options.calibrate:
@@ -110,7 +111,7 @@ def load_clips(options: StudyOptions) -> RunClips:
             config, normalization, options.data_dir, "training", options.calibrate
         )
     frame = options.frame if options.frame is not None else config.features.hop_ms / 1e3
-    return RunClips(config, model, data, x, software, x_cal, frame)
+    return RunClips(config, model, data, x, logits, software, x_cal, frame)
 
 
 def model_sha256(run_dir: str | Path) -> str:

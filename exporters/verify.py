@@ -13,11 +13,12 @@ from pathlib import Path
 import numpy as np
 
 from bmru_keras.evaluation import balanced_accuracy, clip_decisions, confusion_matrix
+from bmru_keras.models import direct_outputs
 from bmru_keras.parallel import map_unordered, open_log
 from exporters.calibrate import calibration_settings, median_gain
 from exporters.errors import ExportError
 from exporters.simulate import simulate_job
-from exporters.software import outputs, quantized_model, realized_states, realized_sums
+from exporters.software import quantized_model, realized_states, realized_sums
 from exporters.study import (
     StudyOptions,
     load_clips,
@@ -53,9 +54,9 @@ def verify_run(options: StudyOptions, out: str | Path | None = None) -> dict:
         )
     trims = nominal_trims(model, options, run.x_cal, frame)
     export = nominal_export(model, options, trims)
-    software = outputs(model, x)[0]
+    software = run.logits
     realized = quantized_model(model, export)
-    quantized = outputs(realized, x)[0]
+    quantized = direct_outputs(realized, x)[0]
     memories = list(export.states)
     sw_states = realized_states(model, x, memories)
     candidates = realized_sums(realized, x, memories)

@@ -20,7 +20,7 @@ from bmru_keras.data.speech_commands import build_clips, sample_dir
 from bmru_keras.evaluation import clip_decisions
 from bmru_keras.initialization import init_thresholds_from_data
 from bmru_keras.layers import FQBMRU
-from bmru_keras.models import build_kws_model
+from bmru_keras.models import build_kws_model, direct_outputs
 from exporters import ExportError, export_to_circuit
 from exporters.deck import read_testbench_output
 from exporters.graph import to_network
@@ -29,7 +29,6 @@ from exporters.network import Memory
 from exporters.simulate import simulate_clip
 from exporters.software import (
     frame_edge_logits,
-    outputs,
     quantized_model,
     realized_states,
     realized_sums,
@@ -194,7 +193,7 @@ def test_the_software_side_traces_no_function_per_model(two_layer, sample_inputs
     with caplog.at_level(logging.WARNING, logger="tensorflow"):
         for _ in range(6):
             realized = quantized_model(model, export)
-            logits = outputs(realized, sample_inputs)[0]
+            logits = direct_outputs(realized, sample_inputs)[0]
             realized_states(realized, sample_inputs, ["memory_0"])
             realized_sums(realized, sample_inputs, ["memory_0"])
     assert logits.shape == (*sample_inputs.shape[:2], 2)
