@@ -119,7 +119,9 @@ class ModelConfig:
     input_centering: bool = True
     gradient: str = "surrogate"
     sharpness: float = 1.0
-    relaxation: str = "leaky"  # FQ-BMRU at epsilon > 0: leaky | ladder (layers/fq_bmru.py)
+    # The FQ-BMRU in training at epsilon > 0: noise | leaky | ladder
+    # (layers/fq_bmru.py; docs/results.md, "Switching noise").
+    relaxation: str = "noise"
     decision: str = "majority"  # majority (vote over frames) | mean (mean logits)
     # Hardware-aware bounds (bmru_keras.constraints), None: unconstrained.
     weight_range: list[float] | None = None  # [low, high]: |w| = 0 or in it (mirror ratios)
@@ -199,7 +201,7 @@ CHOICES = {
     "features.input_mapping": ("pair", "offset"),
     "model.recurrent": ("fqbmru", "bmru", "cmru", "gru"),
     "model.gradient": ("ste", "surrogate"),
-    "model.relaxation": ("leaky", "ladder"),
+    "model.relaxation": ("noise", "leaky", "ladder"),
     "model.decision": ("majority", "mean"),
     "train.lr_schedule": ("cosine", "constant"),
     "train.loss": ("frames", "clip"),

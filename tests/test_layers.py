@@ -94,7 +94,10 @@ def test_leaky_relaxation_moves_part_way_to_the_target(implementation, epsilon):
     # A switching step keeps epsilon of the state and moves the rest of the
     # way to alpha (above the band) or 0 (below); the state stays in [0, alpha].
     drive = np.array([0.8, 0.8, 0.5, 0.1, 0.9, 0.2], "float32").reshape(1, -1, 1)
-    layer = FQBMRU(1, epsilon=epsilon, implementation=implementation, return_sequences=True)
+    layer = FQBMRU(
+        1, epsilon=epsilon, relaxation="leaky", implementation=implementation,
+        return_sequences=True,
+    )  # fmt: skip
     layer.build(drive.shape)
     set_fq_params(layer, [[1.0]], [0.0], [0.3], [0.7], [2.0])
     expected, h = [], 0.0
@@ -103,6 +106,58 @@ def test_leaky_relaxation_moves_part_way_to_the_target(implementation, epsilon):
             h = epsilon * h + (1 - epsilon) * (2.0 if value > 0.7 else 0.0)
         expected.append(h)
     np.testing.assert_allclose(np.asarray(layer(drive))[0, :, 0], expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("implementation", ["scan", "loop"])
+@pytest.mark.parametrize("epsilon", [0.25, 1.0])
+def test_noise_relaxation_is_the_exact_unit_outside_training(implementation, epsilon):
+    x = random_inputs(3, 50, 4, seed=5)
+    rng = np.random.default_rng(5)
+    kernel, bias = rng.uniform(-0.5, 1.0, (4, 5)), rng.uniform(0.0, 0.3, 5)
+    candidate = np.maximum(x @ kernel + bias, 0).reshape(-1, 5)
+    beta_low, beta_high = np.quantile(candidate, 0.35, axis=0), np.quantile(candidate, 0.65, axis=0)
+    layer = FQBMRU(5, epsilon=epsilon, implementation=implementation, return_sequences=True)
+    assert layer.cell.relaxation == "noise"  # the default
+    layer.build(x.shape)
+    set_fq_params(layer, kernel, bias, beta_low, beta_high, np.ones(5))
+    expected = reference.fq_bmru(x, kernel, bias, beta_low, beta_high, 1.0)
+    np.testing.assert_array_equal(np.asarray(layer(x)), expected)
+    np.testing.assert_array_equal(np.asarray(layer(x, training=False)), expected)
+    # In training the unit is still binary, but no longer the exact one.
+    noisy = np.asarray(layer(x, training=True))
+    assert set(np.unique(noisy)) <= {0.0, 1.0} and np.any(noisy != expected)
+    layer.epsilon.assign(0.0)
+    np.testing.assert_array_equal(np.asarray(layer(x, training=True)), expected)
+
+
+@pytest.mark.parametrize("implementation", ["scan", "loop"])
+def test_noise_relaxation_switches_with_the_stated_probabilities(implementation):
+    # A constant candidate of 0.8 in a band [0.3, 0.7] at epsilon = 0.5:
+    # tau = 0.2, so the unit switches up with probability sigmoid(0.1 / 0.2)
+    # and down with sigmoid(-0.5 / 0.2) (the module docstring), whatever it
+    # held; the states form a two-state Markov chain with those rates.
+    keras.utils.set_random_seed(0)
+    drive = np.full((64, 400, 1), 0.8, "float32")
+    layer = FQBMRU(1, epsilon=0.5, implementation=implementation, return_sequences=True)
+    layer.build(drive.shape)
+    set_fq_params(layer, [[1.0]], [0.0], [0.3], [0.7], [1.0])
+    states = np.asarray(layer(drive, training=True))[..., 0]
+    previous, current = states[:, :-1].ravel(), states[:, 1:].ravel()
+    up = np.mean(current[previous == 0])
+    down = 1 - np.mean(current[previous == 1])
+    sigmoid = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    assert up == pytest.approx(sigmoid(0.5), abs=0.03)
+    assert down == pytest.approx(sigmoid(-2.5), abs=0.01)
+
+
+def test_noise_relaxation_trains_the_thresholds_through_the_surrogate():
+    x = random_inputs(2, 30, 3, seed=1)
+    layer = FQBMRU(4, epsilon=0.5, return_sequences=True)
+    layer.build(x.shape)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(layer(x, training=True) * np.arange(30.0)[None, :, None])
+    grads = tape.gradient(loss, [layer.cell.raw_beta_low, layer.cell.raw_beta_width])
+    assert all(np.any(np.asarray(g) != 0) for g in grads)
 
 
 @pytest.mark.parametrize("layer_cls", [BMRU, CMRU])
@@ -267,6 +322,11 @@ def test_a_start_delay_holds_the_first_steps_in_reset(layer_cls, implementation)
     late = layer_cls(6, implementation=implementation, return_sequences=True, start_delay=7)
     plain.build(x.shape)
     late.build(x.shape)
+    if layer_cls is FQBMRU:  # a band inside every unit's range, so that the hold matters
+        cell = plain.cell
+        candidate = np.maximum(x @ np.asarray(cell.kernel) + np.asarray(cell.bias), 0)
+        low, high = (np.quantile(candidate.reshape(-1, 6), q, axis=0) for q in (0.3, 0.7))
+        set_fq_params(plain, cell.kernel, cell.bias, low, high, np.ones(6))
     late.set_weights(plain.get_weights())
     out = np.asarray(late(x))
     assert out.shape == (3, 30, 6) and not out[:, :7].any()

@@ -32,7 +32,8 @@ class BistableCell(Layer):
             (arctan derivative) for the backward pass of each step function.
         sharpness: slope factor ``k`` of the ``"surrogate"`` gradient.
         epsilon: initial value of the relaxation ``epsilon`` (0 is the exact
-            bistable unit, 1 the cumulative one); a non-trainable weight that
+            bistable unit, 1 the most relaxed: for the BMRU the cumulative
+            one); a non-trainable weight that
             :class:`bmru_keras.EpsilonAnnealing` changes during training.
         input_noise: standard deviation ``sigma >= 0`` of a Gaussian noise
             added, in training only, to the input projection:
