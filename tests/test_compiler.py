@@ -50,7 +50,7 @@ def sample_inputs():
 
 
 def _sequential(units=3):
-    keras.utils.set_random_seed(1)
+    keras.utils.set_random_seed(3)
     return keras.Sequential(
         [keras.Input((None, 13)), FQBMRU(units, return_sequences=True), keras.layers.Dense(2)]
     )
@@ -171,7 +171,7 @@ def _switch_up_and_down(states: np.ndarray) -> bool:
 def two_layer(sample_inputs):
     """A 2-layer, 2-unit model whose thresholds are set from the data, and
     the clips on which every memory cell switches up and back down."""
-    keras.utils.set_random_seed(2)
+    keras.utils.set_random_seed(3)
     model = build_kws_model(13, 2, ModelConfig(units=2, layers=2))
     init_thresholds_from_data(model, sample_inputs)
     states = realized_states(model, sample_inputs, ["memory_0", "memory_1"])

@@ -27,7 +27,9 @@ from exporters.trims import BiasTrims
 
 @pytest.fixture(scope="module")
 def model():
-    keras.utils.set_random_seed(1)
+    # A seed whose random model leaves some clips near a tie of the vote, so
+    # that noise can flip them.
+    keras.utils.set_random_seed(11)
     return build_kws_model(13, 2, ModelConfig(units=3, layers=1))
 
 
