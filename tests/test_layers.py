@@ -26,6 +26,17 @@ def random_inputs(batch=3, steps=40, features=4, seed=0):
     return np.random.default_rng(seed).uniform(0, 1, (batch, steps, features)).astype("float32")
 
 
+def quantile_band(x, kernel, bias, low=0.35, high=0.65):
+    """Thresholds at quantiles of each unit's candidate relu(x W + b), so that
+    every unit rises, falls and holds; `low` and `high` may differ per unit."""
+    candidate = np.maximum(np.asarray(x) @ np.asarray(kernel) + np.asarray(bias), 0)
+    candidate = candidate.reshape(-1, candidate.shape[-1])
+    return tuple(
+        np.diag(np.quantile(candidate, np.broadcast_to(level, candidate.shape[1]), axis=0))
+        for level in (low, high)
+    )
+
+
 @pytest.mark.parametrize("implementation", ["scan", "loop"])
 def test_hysteresis_truth_table(implementation):
     # One unit reading its input directly: rises above 0.7, falls below 0.3.
@@ -50,11 +61,9 @@ def test_fq_bmru_matches_reference_with_random_parameters(implementation, seed):
     x = random_inputs(4, 60, features, seed)
     kernel = rng.uniform(-0.5, 1.0, (features, units))
     bias = rng.uniform(0.0, 0.5, units)
-    # Thresholds at random quantiles of each unit's candidate, so that every
-    # unit rises, falls and holds.
-    candidate = np.maximum(x @ kernel + bias, 0).reshape(-1, units)
-    beta_low = np.array([np.quantile(c, rng.uniform(0.2, 0.45)) for c in candidate.T])
-    beta_high = np.array([np.quantile(c, rng.uniform(0.55, 0.8)) for c in candidate.T])
+    beta_low, beta_high = quantile_band(
+        x, kernel, bias, rng.uniform(0.2, 0.45, units), rng.uniform(0.55, 0.8, units)
+    )
     alpha = rng.uniform(0.2, 3, units)
     layer = FQBMRU(units, implementation=implementation, return_sequences=True)
     layer.build(x.shape)
@@ -75,8 +84,7 @@ def test_relaxed_fq_bmru_matches_the_bipolar_family(implementation, epsilon):
     x = random_inputs(3, 50, 4, seed=7)
     kernel = rng.uniform(-0.5, 1.0, (4, 5))
     bias = rng.uniform(0.0, 0.3, 5)
-    candidate = np.maximum(x @ kernel + bias, 0).reshape(-1, 5)
-    beta_low, beta_high = np.quantile(candidate, 0.35, axis=0), np.quantile(candidate, 0.65, axis=0)
+    beta_low, beta_high = quantile_band(x, kernel, bias)
     alpha = rng.uniform(0.5, 2, 5)
     layer = FQBMRU(
         5, epsilon=epsilon, relaxation="ladder", implementation=implementation,
@@ -114,8 +122,7 @@ def test_noise_relaxation_is_the_exact_unit_outside_training(implementation, eps
     x = random_inputs(3, 50, 4, seed=5)
     rng = np.random.default_rng(5)
     kernel, bias = rng.uniform(-0.5, 1.0, (4, 5)), rng.uniform(0.0, 0.3, 5)
-    candidate = np.maximum(x @ kernel + bias, 0).reshape(-1, 5)
-    beta_low, beta_high = np.quantile(candidate, 0.35, axis=0), np.quantile(candidate, 0.65, axis=0)
+    beta_low, beta_high = quantile_band(x, kernel, bias)
     layer = FQBMRU(5, epsilon=epsilon, implementation=implementation, return_sequences=True)
     assert layer.cell.relaxation == "noise"  # the default
     layer.build(x.shape)
@@ -324,8 +331,7 @@ def test_a_start_delay_holds_the_first_steps_in_reset(layer_cls, implementation)
     late.build(x.shape)
     if layer_cls is FQBMRU:  # a band inside every unit's range, so that the hold matters
         cell = plain.cell
-        candidate = np.maximum(x @ np.asarray(cell.kernel) + np.asarray(cell.bias), 0)
-        low, high = (np.quantile(candidate.reshape(-1, 6), q, axis=0) for q in (0.3, 0.7))
+        low, high = quantile_band(x, cell.kernel, cell.bias, 0.3, 0.7)
         set_fq_params(plain, cell.kernel, cell.bias, low, high, np.ones(6))
     late.set_weights(plain.get_weights())
     out = np.asarray(late(x))
